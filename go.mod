@@ -1,0 +1,3 @@
+module github.com/coatcheck/coatcheck
+
+go 1.23

@@ -1,0 +1,69 @@
+package coatcheck
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps server-side session data. Coatcheck's own stores live in
+// separate modules (memstore and filestore in this one); any type with these
+// methods is a Store: the interface uses only standard-library types, so a
+// store never needs to import this package.
+//
+// # Contract
+//
+// Every implementation must honour these rules; the storetest package checks
+// them against a real backend with one call (storetest.Run).
+//
+//   - Keys are opaque strings chosen by the Manager: the configured prefix
+//     (SESSION_KEY_PREFIX, "session:" by default) followed by the session id.
+//     A store must not add its own prefix unless its documentation says so
+//     (Flask-Session's layouts use the key as given).
+//   - Get returns (nil, false, nil) when the key is absent or its expiry has
+//     passed. "Not found" is never an error; an error means the store could
+//     not answer (unreachable, timed out, corrupt beyond reading) and the
+//     Manager reports it instead of starting a fresh session.
+//   - Expiry is honoured on read: an entry whose expiry has passed is never
+//     returned, even if the backend has not evicted it yet.
+//   - Set stores data under key until expiry, replacing any previous value
+//     and expiry. A zero expiry means "no expiry". The store must not retain
+//     data after Set returns (callers may reuse the slice).
+//   - Delete is idempotent: deleting an absent key returns nil.
+//   - Every method honours ctx: a cancelled or expired context returns an
+//     error wrapping ctx.Err() and leaves the previous value intact (a Set
+//     either fully happens or does not happen).
+//   - Implementations are safe for concurrent use.
+//
+// Optional behaviour is expressed by the extra interfaces Toucher, Iterator
+// and Cleaner, discovered with a type assertion. Lossless concurrent updates
+// will add a compare-and-set interface in the same way, so existing stores
+// keep working unchanged.
+type Store interface {
+	Get(ctx context.Context, key string) (data []byte, found bool, err error)
+	Set(ctx context.Context, key string, data []byte, expiry time.Time) error
+	Delete(ctx context.Context, key string) error
+}
+
+// Toucher is implemented by stores that can move an entry's expiry without
+// rewriting its data (Redis EXPIRE, memcached touch, an UPDATE of an expiry
+// column). Touch reports found=false, with a nil error, when the key is absent
+// or already expired; it never creates an entry.
+type Toucher interface {
+	Touch(ctx context.Context, key string, expiry time.Time) (found bool, err error)
+}
+
+// Iterator is implemented by stores that can enumerate their entries.
+// Iterate calls fn for every unexpired entry whose key starts with prefix, in
+// no particular order, until fn returns false. Entries written or deleted
+// during the iteration may or may not be seen. A zero expiry means none.
+type Iterator interface {
+	Iterate(ctx context.Context, prefix string, fn func(key string, expiry time.Time) bool) error
+}
+
+// Cleaner is implemented by stores that hold expired entries until they are
+// swept. DeleteExpired removes every entry whose expiry has passed and
+// reports how many it removed. Stores whose backend expires entries natively
+// (Redis, memcached, MongoDB's TTL index) need not implement it.
+type Cleaner interface {
+	DeleteExpired(ctx context.Context) (removed int, err error)
+}
