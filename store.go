@@ -67,3 +67,11 @@ type Iterator interface {
 type Cleaner interface {
 	DeleteExpired(ctx context.Context) (removed int, err error)
 }
+
+// GetToucher is implemented by stores that can read an entry and move its
+// expiry in one round trip (Redis GETEX). The Manager prefers it over Get
+// followed by Touch when a read also refreshes the session, so a reading
+// request costs one round trip.
+type GetToucher interface {
+	GetAndTouch(ctx context.Context, key string, expiry time.Time) (data []byte, found bool, err error)
+}
