@@ -1,0 +1,469 @@
+package coatcheck
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultLifetime is Flask's PERMANENT_SESSION_LIFETIME default: 31 days.
+const DefaultLifetime = 31 * 24 * time.Hour
+
+// DefaultMaxCookieSize is Flask's MAX_COOKIE_SIZE default.
+const DefaultMaxCookieSize = 4093
+
+// Config configures a Manager. The zero value of every field is Flask's
+// default, so Config{SecretKey: "..."} behaves like a Flask app with only
+// SECRET_KEY set. Each field names the Flask (or Flask-Session) setting it
+// mirrors; ConfigFromMap and ConfigFromEnv read those names.
+type Config struct {
+	// SecretKey signs cookies (SECRET_KEY). Empty: sessions are read-only and
+	// empty (Flask's NullSession), and a write fails with ErrNoSecretKey.
+	SecretKey string
+
+	// SecretKeyFallbacks are older keys still accepted when verifying
+	// (SECRET_KEY_FALLBACKS, Flask ≥ 3.1.1), oldest first; verification tries
+	// SecretKey, then the fallbacks from last to first. New cookies are
+	// always signed with SecretKey.
+	SecretKeyFallbacks []string
+
+	// CookieName is SESSION_COOKIE_NAME. Default "session".
+	CookieName string
+
+	// CookieDomain is SESSION_COOKIE_DOMAIN. Empty: no Domain attribute
+	// (host-only cookie). A leading dot and a ":port" are dropped, as
+	// Werkzeug 3 does.
+	CookieDomain string
+
+	// CookiePath is SESSION_COOKIE_PATH. Empty: ApplicationRoot.
+	CookiePath string
+
+	// ApplicationRoot is APPLICATION_ROOT, the path fallback. Default "/".
+	ApplicationRoot string
+
+	// CookieHTTPOnly is SESSION_COOKIE_HTTPONLY. nil means true.
+	CookieHTTPOnly *bool
+
+	// CookieSecure is SESSION_COOKIE_SECURE. Default false.
+	CookieSecure bool
+
+	// CookieSameSite is SESSION_COOKIE_SAMESITE. Zero: no attribute.
+	CookieSameSite http.SameSite
+
+	// CookiePartitioned is SESSION_COOKIE_PARTITIONED (CHIPS); it forces
+	// Secure, as Flask does.
+	CookiePartitioned bool
+
+	// RefreshEachRequest is SESSION_REFRESH_EACH_REQUEST: re-send the cookie
+	// of a permanent session on every request, sliding its expiry. nil means
+	// true.
+	RefreshEachRequest *bool
+
+	// PermanentLifetime is PERMANENT_SESSION_LIFETIME: the Expires of a
+	// permanent cookie, the maximum age of every signed cookie, and the expiry
+	// of stored sessions. Zero means DefaultLifetime (31 days).
+	PermanentLifetime time.Duration
+
+	// MaxCookieSize is MAX_COOKIE_SIZE, counted on the whole Set-Cookie value.
+	// A session that would exceed it fails with ErrCookieTooLarge through the
+	// error handler (Flask only warns; the browser then drops the cookie).
+	// Zero means DefaultMaxCookieSize; negative disables the check (Flask's 0).
+	MaxCookieSize int
+
+	// Store switches to server-side sessions (Flask-Session): the cookie
+	// carries only a session id and the data lives in Store. nil: the whole
+	// session lives in a signed cookie (Flask's default).
+	Store Store
+
+	// Server holds the server-side settings; ignored when Store is nil.
+	Server ServerConfig
+
+	// Interface replaces both built-in session interfaces with a custom one
+	// (Flask's app.session_interface).
+	Interface SessionInterface
+
+	// ErrorHandler answers a request whose session failed: store unavailable
+	// (ErrStoreUnavailable), undecodable payload, write without a secret key,
+	// cookie too large. nil: DefaultErrorHandler (503 for store failures,
+	// 500 otherwise, cause logged).
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Logger receives rejected cookies (debug) and session failures (error).
+	// nil: slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock. nil: time.Now.
+	Now func() time.Time
+}
+
+// ServerConfig holds Flask-Session's settings for server-side sessions.
+type ServerConfig struct {
+	// KeyPrefix is SESSION_KEY_PREFIX, prepended to the session id to form
+	// the store key. Default "session:". Set NoKeyPrefix for none.
+	KeyPrefix   string
+	NoKeyPrefix bool
+
+	// UseSigner is SESSION_USE_SIGNER: the cookie carries the id signed with
+	// itsdangerous' Signer (salt "flask-session", no timestamp).
+	UseSigner bool
+
+	// Permanent is SESSION_PERMANENT: new sessions are permanent. nil: true.
+	Permanent *bool
+
+	// IDLength is SESSION_ID_LENGTH: random bytes in a new id (base64url, so
+	// 32 bytes give 43 characters). Default 32.
+	IDLength int
+
+	// IDStyle selects the id form: "token" (secrets.token_urlsafe, Flask-Session
+	// ≥ 0.6, the default) or "uuid" (str(uuid4()), Flask-Session ≤ 0.5).
+	IDStyle string
+
+	// Serialization is SESSION_SERIALIZATION_FORMAT: "msgpack" (default, as
+	// Flask-Session 0.8), "json" or "pickle" (Flask-Session ≤ 0.5). Reading
+	// falls back across formats as Flask-Session 0.8 does.
+	Serialization string
+
+	// PickleProtocol is the protocol used when Serialization is "pickle":
+	// 2 (default) or 0 (what Flask-Session ≤ 0.5 writes to memcached).
+	PickleProtocol int
+
+	// FlaskSessionCompat sets IDStyle, Serialization and PickleProtocol to
+	// match a Flask-Session version ("0.3" … "0.8") for the backend named in
+	// FlaskSessionBackend (redis, memcached, filesystem, mongodb, sqlalchemy).
+	// Explicit fields above win over the profile.
+	FlaskSessionCompat  string
+	FlaskSessionBackend string
+
+	// IdleTimeout, when positive, expires a session that has not been used
+	// for that long (the store expiry slides on each use). Zero: sessions
+	// live PermanentLifetime from their last use, as in Flask-Session.
+	IdleTimeout time.Duration
+
+	// AbsoluteLifetime, when positive, ends a session that long after it was
+	// created, however active it is; the deadline travels with the data.
+	AbsoluteLifetime time.Duration
+}
+
+func (c *Config) httpOnly() bool        { return c.CookieHTTPOnly == nil || *c.CookieHTTPOnly }
+func (c *Config) refreshEach() bool     { return c.RefreshEachRequest == nil || *c.RefreshEachRequest }
+func (c *ServerConfig) permanent() bool { return c.Permanent == nil || *c.Permanent }
+
+// withDefaults fills Flask's defaults and validates.
+func (c Config) withDefaults() (Config, error) {
+	if c.CookieName == "" {
+		c.CookieName = "session"
+	}
+	if !validCookieName(c.CookieName) {
+		return c, fmt.Errorf("coatcheck: invalid cookie name %q", c.CookieName)
+	}
+	if c.ApplicationRoot == "" {
+		c.ApplicationRoot = "/"
+	}
+	if c.CookiePath == "" {
+		c.CookiePath = c.ApplicationRoot
+	}
+	c.CookieDomain = normalizeDomain(c.CookieDomain)
+	if c.PermanentLifetime == 0 {
+		c.PermanentLifetime = DefaultLifetime
+	}
+	if c.PermanentLifetime < 0 {
+		return c, errors.New("coatcheck: PermanentLifetime must not be negative")
+	}
+	if c.MaxCookieSize == 0 {
+		c.MaxCookieSize = DefaultMaxCookieSize
+	}
+	if c.CookiePartitioned {
+		c.CookieSecure = true
+	}
+	if c.CookieSameSite == http.SameSiteNoneMode && !c.CookieSecure {
+		// Browsers reject SameSite=None without Secure; Flask sends it anyway.
+		// Keep Flask's behaviour but say so.
+		c.logger().Warn("coatcheck: SameSite=None without Secure: browsers will reject the session cookie")
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Server.IdleTimeout < 0 || c.Server.AbsoluteLifetime < 0 {
+		return c, errors.New("coatcheck: IdleTimeout and AbsoluteLifetime must not be negative")
+	}
+	if c.Server.IdleTimeout > 0 && c.Server.AbsoluteLifetime > 0 && c.Server.AbsoluteLifetime < c.Server.IdleTimeout {
+		return c, errors.New("coatcheck: AbsoluteLifetime is shorter than IdleTimeout")
+	}
+	return c, nil
+}
+
+func (c *Config) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.Default()
+}
+
+// normalizeDomain applies Werkzeug 3's rules: no leading dot, no port.
+func normalizeDomain(d string) string {
+	d = strings.TrimSpace(d)
+	d = strings.TrimPrefix(d, ".")
+	if i := strings.LastIndexByte(d, ':'); i >= 0 && !strings.Contains(d[i:], "]") {
+		d = d[:i]
+	}
+	return strings.ToLower(d)
+}
+
+func validCookieName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ConfigKeys lists the Flask and Flask-Session setting names ConfigFromMap
+// and ConfigFromEnv understand.
+var ConfigKeys = []string{
+	"SECRET_KEY", "SECRET_KEY_FALLBACKS", "SESSION_COOKIE_NAME", "SESSION_COOKIE_DOMAIN",
+	"SESSION_COOKIE_PATH", "APPLICATION_ROOT", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SECURE",
+	"SESSION_COOKIE_SAMESITE", "SESSION_COOKIE_PARTITIONED", "SESSION_REFRESH_EACH_REQUEST",
+	"PERMANENT_SESSION_LIFETIME", "MAX_COOKIE_SIZE", "SESSION_KEY_PREFIX", "SESSION_USE_SIGNER",
+	"SESSION_PERMANENT", "SESSION_ID_LENGTH", "SESSION_SERIALIZATION_FORMAT", "SESSION_FLASK_COMPAT",
+	"SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_LIFETIME",
+}
+
+// ConfigFromEnv reads the settings of ConfigKeys from the environment (with
+// os.Getenv when getenv is nil). SECRET_KEY_FALLBACKS is a comma-separated
+// list; durations are seconds, as in Flask; booleans accept
+// 1/0/true/false/yes/no/on/off.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	m := map[string]any{}
+	for _, k := range ConfigKeys {
+		if v := getenv(k); v != "" {
+			if k == "SECRET_KEY_FALLBACKS" {
+				var keys []any
+				for _, p := range strings.Split(v, ",") {
+					if p = strings.TrimSpace(p); p != "" {
+						keys = append(keys, p)
+					}
+				}
+				m[k] = keys
+				continue
+			}
+			m[k] = v
+		}
+	}
+	return ConfigFromMap(m)
+}
+
+// ConfigFromMap builds a Config from Flask's setting names, as a team would
+// copy them out of its Flask config. Values may be Go-typed (bool, int,
+// time.Duration, []string) or strings. Unknown keys are ignored (a Flask
+// config holds many unrelated settings); invalid values are errors.
+func ConfigFromMap(m map[string]any) (Config, error) {
+	var c Config
+	var err error
+	get := func(k string) (any, bool) { v, ok := m[k]; return v, ok && v != nil }
+	str := func(k string) string {
+		v, _ := get(k)
+		switch x := v.(type) {
+		case string:
+			return x
+		case []byte:
+			return string(x)
+		case nil:
+			return ""
+		}
+		return fmt.Sprint(v)
+	}
+	boolean := func(k string) (bool, bool) {
+		v, ok := get(k)
+		if !ok {
+			return false, false
+		}
+		b, e := parseBool(v)
+		if e != nil && err == nil {
+			err = fmt.Errorf("coatcheck: %s: %w", k, e)
+		}
+		return b, true
+	}
+	seconds := func(k string) (time.Duration, bool) {
+		v, ok := get(k)
+		if !ok {
+			return 0, false
+		}
+		d, e := parseSeconds(v)
+		if e != nil && err == nil {
+			err = fmt.Errorf("coatcheck: %s: %w", k, e)
+		}
+		return d, true
+	}
+	integer := func(k string) (int, bool) {
+		v, ok := get(k)
+		if !ok {
+			return 0, false
+		}
+		switch x := v.(type) {
+		case int:
+			return x, true
+		case int64:
+			return int(x), true
+		case float64:
+			return int(x), true
+		}
+		n, e := strconv.Atoi(strings.TrimSpace(str(k)))
+		if e != nil && err == nil {
+			err = fmt.Errorf("coatcheck: %s: not an integer: %q", k, str(k))
+		}
+		return n, true
+	}
+
+	c.SecretKey = str("SECRET_KEY")
+	if v, ok := get("SECRET_KEY_FALLBACKS"); ok {
+		switch x := v.(type) {
+		case []string:
+			c.SecretKeyFallbacks = append([]string(nil), x...)
+		case []any:
+			for _, e := range x {
+				c.SecretKeyFallbacks = append(c.SecretKeyFallbacks, fmt.Sprint(e))
+			}
+		case string:
+			for _, p := range strings.Split(x, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					c.SecretKeyFallbacks = append(c.SecretKeyFallbacks, p)
+				}
+			}
+		default:
+			err = fmt.Errorf("coatcheck: SECRET_KEY_FALLBACKS: want a list, got %T", v)
+		}
+	}
+	c.CookieName = str("SESSION_COOKIE_NAME")
+	c.CookieDomain = str("SESSION_COOKIE_DOMAIN")
+	if b, ok := get("SESSION_COOKIE_DOMAIN"); ok {
+		if bb, isBool := b.(bool); isBool && !bb {
+			c.CookieDomain = "" // Flask's False: no Domain
+		}
+	}
+	c.CookiePath = str("SESSION_COOKIE_PATH")
+	c.ApplicationRoot = str("APPLICATION_ROOT")
+	if b, ok := boolean("SESSION_COOKIE_HTTPONLY"); ok {
+		c.CookieHTTPOnly = &b
+	}
+	c.CookieSecure, _ = boolean("SESSION_COOKIE_SECURE")
+	if s := str("SESSION_COOKIE_SAMESITE"); s != "" {
+		ss, e := ParseSameSite(s)
+		if e != nil && err == nil {
+			err = e
+		}
+		c.CookieSameSite = ss
+	}
+	c.CookiePartitioned, _ = boolean("SESSION_COOKIE_PARTITIONED")
+	if b, ok := boolean("SESSION_REFRESH_EACH_REQUEST"); ok {
+		c.RefreshEachRequest = &b
+	}
+	if d, ok := seconds("PERMANENT_SESSION_LIFETIME"); ok {
+		c.PermanentLifetime = d
+		if d == 0 {
+			c.PermanentLifetime = time.Nanosecond // Flask's 0: cookies expire at once
+		}
+	}
+	if n, ok := integer("MAX_COOKIE_SIZE"); ok {
+		c.MaxCookieSize = n
+		if n == 0 {
+			c.MaxCookieSize = -1 // Flask's 0 disables the check
+		}
+	}
+	if v, ok := get("SESSION_KEY_PREFIX"); ok {
+		c.Server.KeyPrefix = str("SESSION_KEY_PREFIX")
+		if v == "" {
+			c.Server.NoKeyPrefix = true
+		}
+	}
+	c.Server.UseSigner, _ = boolean("SESSION_USE_SIGNER")
+	if b, ok := boolean("SESSION_PERMANENT"); ok {
+		c.Server.Permanent = &b
+	}
+	if n, ok := integer("SESSION_ID_LENGTH"); ok {
+		c.Server.IDLength = n
+	}
+	c.Server.Serialization = strings.ToLower(str("SESSION_SERIALIZATION_FORMAT"))
+	c.Server.FlaskSessionCompat = str("SESSION_FLASK_COMPAT")
+	if d, ok := seconds("SESSION_IDLE_TIMEOUT"); ok {
+		c.Server.IdleTimeout = d
+	}
+	if d, ok := seconds("SESSION_ABSOLUTE_LIFETIME"); ok {
+		c.Server.AbsoluteLifetime = d
+	}
+	return c, err
+}
+
+// ParseSameSite reads SESSION_COOKIE_SAMESITE: "Strict", "Lax" or "None" in
+// any case (Werkzeug title-cases it); anything else is an error, as in Flask.
+func ParseSameSite(s string) (http.SameSite, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		return 0, nil
+	case "strict":
+		return http.SameSiteStrictMode, nil
+	case "lax":
+		return http.SameSiteLaxMode, nil
+	case "none":
+		return http.SameSiteNoneMode, nil
+	}
+	return 0, fmt.Errorf("coatcheck: SESSION_COOKIE_SAMESITE must be Strict, Lax or None, not %q", s)
+}
+
+func parseBool(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case int:
+		return x != 0, nil
+	case int64:
+		return x != 0, nil
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "1", "true", "yes", "on", "t", "y":
+			return true, nil
+		case "0", "false", "no", "off", "f", "n", "":
+			return false, nil
+		}
+		return false, fmt.Errorf("not a boolean: %q", x)
+	}
+	return false, fmt.Errorf("not a boolean: %v", v)
+}
+
+func parseSeconds(v any) (time.Duration, error) {
+	switch x := v.(type) {
+	case time.Duration:
+		return x, nil
+	case int:
+		return time.Duration(x) * time.Second, nil
+	case int64:
+		return time.Duration(x) * time.Second, nil
+	case float64:
+		return time.Duration(x * float64(time.Second)), nil
+	case string:
+		s := strings.TrimSpace(x)
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return time.Duration(n) * time.Second, nil
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return time.Duration(f * float64(time.Second)), nil
+		}
+		if d, err := time.ParseDuration(s); err == nil {
+			return d, nil
+		}
+		return 0, fmt.Errorf("not a number of seconds: %q", x)
+	}
+	return 0, fmt.Errorf("not a number of seconds: %v", v)
+}

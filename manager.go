@@ -1,0 +1,266 @@
+package coatcheck
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// SessionInterface is Flask's SessionInterface: how a session is read from a
+// request and written into a response. The signed-cookie interface (the
+// default) and the server-side interface (Config.Store) are the built-in
+// implementations; Config.Interface plugs in your own.
+type SessionInterface interface {
+	// Open loads the session of r. It runs lazily, the first time the
+	// handler touches the session. Returning (nil, nil) gives a null session
+	// (read-only and empty). An error is a failure (the request goes to the
+	// error handler); a rejected cookie is not an error but a new session
+	// whose Reason says why (see NewSession and SessionState).
+	Open(r *http.Request) (*Session, error)
+
+	// Save writes the session into the response headers h (Set-Cookie,
+	// Vary) and persists it. It runs just before the response's first byte
+	// (or when the handler returns), only for sessions that were opened.
+	Save(r *http.Request, s *Session, h http.Header) error
+}
+
+// Manager holds the configuration and provides the middleware.
+type Manager struct {
+	cfg     Config
+	iface   SessionInterface
+	onError func(w http.ResponseWriter, r *http.Request, err error)
+	log     *slog.Logger
+	cookie  *cookieInterface // the built-in signed-cookie interface, if used
+	server  *serverInterface // the built-in server-side interface, if used
+}
+
+// New returns a Manager for cfg, filling Flask's defaults. It fails on an
+// invalid configuration (bad cookie name, bad codec name, unusable key).
+func New(cfg Config) (*Manager, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{cfg: cfg, log: cfg.logger(), onError: cfg.ErrorHandler}
+	switch {
+	case cfg.Interface != nil:
+		m.iface = cfg.Interface
+	case cfg.Store != nil:
+		si, err := newServerInterface(&m.cfg)
+		if err != nil {
+			return nil, err
+		}
+		m.server, m.iface = si, si
+	default:
+		ci, err := newCookieInterface(&m.cfg)
+		if err != nil {
+			return nil, err
+		}
+		m.cookie, m.iface = ci, ci
+	}
+	if m.onError == nil {
+		m.onError = m.defaultErrorHandler
+	}
+	return m, nil
+}
+
+// MustNew is New that panics on error, for package-level setup.
+func MustNew(cfg Config) *Manager {
+	m, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// Config returns the effective configuration, defaults filled in.
+func (m *Manager) Config() Config { return m.cfg }
+
+// Interface returns the session interface in use.
+func (m *Manager) Interface() SessionInterface { return m.iface }
+
+type ctxKey struct{}
+
+// FromContext returns the session of the request whose context ctx is. With
+// no middleware it returns a session whose every use fails with
+// ErrNoMiddleware (it never panics).
+func FromContext(ctx context.Context) *Session {
+	if s, ok := ctx.Value(ctxKey{}).(*Session); ok {
+		return s
+	}
+	return detachedSession()
+}
+
+// FromRequest is FromContext(r.Context()).
+func FromRequest(r *http.Request) *Session { return FromContext(r.Context()) }
+
+// Handler wraps next with session handling: the session is loaded lazily
+// when next touches it, and saved just before the first byte of the
+// response is written (or when next returns without writing).
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := &Session{}
+		s.ctx = r.Context()
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
+		req := r
+		s.open = func() (*Session, error) { return m.iface.Open(req) }
+		sw := &responseWriter{ResponseWriter: w, m: m, r: r, s: s}
+		next.ServeHTTP(sw, r)
+		sw.commit()
+	})
+}
+
+// commit saves the session into the headers. It reports false when the
+// session failed and the error handler answered instead.
+func (m *Manager) commit(w http.ResponseWriter, r *http.Request, s *Session) bool {
+	s.mu.Lock()
+	err := s.err
+	opened := s.loaded
+	null := s.null
+	s.mu.Unlock()
+	if err == nil && !null && (opened || m.needsSaveUnopened(r)) {
+		if !opened {
+			// e.g. a permanent cookie re-issued on an untouched request
+			s.mu.Lock()
+			s.load()
+			err = s.err
+			null = s.null
+			s.mu.Unlock()
+		}
+		if err == nil && !null {
+			err = m.iface.Save(r, s, w.Header())
+		}
+	}
+	if err == nil {
+		return true
+	}
+	m.fail(w, r, err)
+	return false
+}
+
+// needsSaveUnopened reports whether a request that never touched its session
+// must still open it at commit. Flask re-issues a permanent cookie on every
+// request when SESSION_REFRESH_EACH_REQUEST is on; knowing whether the cookie
+// is permanent takes a decode, paid only when a cookie was sent.
+func (m *Manager) needsSaveUnopened(r *http.Request) bool {
+	if m.cookie == nil || !m.cfg.refreshEach() {
+		return false
+	}
+	c, err := r.Cookie(m.cfg.CookieName)
+	return err == nil && c.Value != ""
+}
+
+func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h := w.Header()
+	for k := range h {
+		delete(h, k)
+	}
+	m.onError(w, r, err)
+}
+
+// DefaultErrorHandler answers a failed session: 503 Service Unavailable when
+// the store failed (ErrStoreUnavailable), 500 otherwise; the cause is logged,
+// not shown.
+func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	text := "Internal Server Error: the session could not be saved or loaded."
+	if errors.Is(err, ErrStoreUnavailable) {
+		status = http.StatusServiceUnavailable
+		text = "Service Unavailable: the session store cannot be reached. Please retry shortly."
+	}
+	m.log.Error("coatcheck: session failure", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(text + "\n"))
+}
+
+// --- cookie headers --------------------------------------------------------
+
+// cookieSpec is what a session interface asks the response to carry.
+type cookieSpec struct {
+	name, value string
+	expires     time.Time // zero: session cookie
+	delete      bool
+}
+
+// formatSetCookie renders a Set-Cookie value in Werkzeug's attribute order:
+// name=value; Domain; Expires; Max-Age; Secure; HttpOnly; Path; SameSite;
+// Partitioned.
+func (c *Config) formatSetCookie(dst []byte, sp cookieSpec) []byte {
+	dst = append(dst, sp.name...)
+	dst = append(dst, '=')
+	dst = append(dst, sp.value...)
+	if c.CookieDomain != "" {
+		dst = append(dst, "; Domain="...)
+		dst = append(dst, c.CookieDomain...)
+	}
+	switch {
+	case sp.delete:
+		dst = append(dst, "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"...)
+	case !sp.expires.IsZero():
+		dst = append(dst, "; Expires="...)
+		dst = sp.expires.UTC().AppendFormat(dst, http.TimeFormat)
+	}
+	if c.CookieSecure {
+		dst = append(dst, "; Secure"...)
+	}
+	if c.httpOnly() {
+		dst = append(dst, "; HttpOnly"...)
+	}
+	dst = append(dst, "; Path="...)
+	dst = append(dst, c.CookiePath...)
+	switch c.CookieSameSite {
+	case http.SameSiteStrictMode:
+		dst = append(dst, "; SameSite=Strict"...)
+	case http.SameSiteLaxMode:
+		dst = append(dst, "; SameSite=Lax"...)
+	case http.SameSiteNoneMode:
+		dst = append(dst, "; SameSite=None"...)
+	}
+	if c.CookiePartitioned {
+		dst = append(dst, "; Partitioned"...)
+	}
+	return dst
+}
+
+// setCookie adds the Set-Cookie header, enforcing MaxCookieSize.
+func (c *Config) setCookie(h http.Header, sp cookieSpec) error {
+	line := c.formatSetCookie(make([]byte, 0, len(sp.value)+128), sp)
+	if c.MaxCookieSize > 0 && len(line) > c.MaxCookieSize {
+		return &CookieTooLargeError{Name: sp.name, Size: len(line), Limit: c.MaxCookieSize}
+	}
+	h.Add("Set-Cookie", string(line))
+	return nil
+}
+
+// CookieTooLargeError is the ErrCookieTooLarge failure with its numbers.
+type CookieTooLargeError struct {
+	Name        string
+	Size, Limit int
+}
+
+func (e *CookieTooLargeError) Error() string {
+	return "coatcheck: the " + strconvQuote(e.Name) + " cookie is too large: " + itoa(e.Size) +
+		" bytes with its attributes, the limit (MAX_COOKIE_SIZE) is " + itoa(e.Limit) +
+		"; browsers would silently drop it — keep less in the session or use a server-side store"
+}
+
+// Is makes errors.Is(err, ErrCookieTooLarge) true.
+func (e *CookieTooLargeError) Is(target error) bool { return target == ErrCookieTooLarge }
+
+// addVaryCookie adds "Cookie" to Vary once.
+func addVaryCookie(h http.Header) {
+	for _, v := range h.Values("Vary") {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p == "*" || strings.EqualFold(p, "Cookie") {
+				return
+			}
+		}
+	}
+	h.Add("Vary", "Cookie")
+}

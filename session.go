@@ -1,0 +1,377 @@
+package coatcheck
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// PermanentKey is where Flask keeps session.permanent: inside the data.
+const PermanentKey = "_permanent"
+
+// FlashesKey is where Flask's flash() keeps pending messages.
+const FlashesKey = "_flashes"
+
+// deadlineKey carries the absolute deadline of a server-side session inside
+// its stored data (Unix seconds), when Config.AbsoluteLifetime is set.
+const deadlineKey = "_cc_deadline"
+
+// Session is the per-request session: a string-keyed map that survives
+// between requests, like Flask's flask.session. Get one with FromRequest or
+// FromContext inside a handler wrapped by (*Manager).Handler.
+//
+// A Session is loaded lazily: the cookie is verified (or the store read) the
+// first time a method needs the data, so a request that never touches its
+// session pays nothing. It is safe for concurrent use by the goroutines of
+// one request.
+//
+// Mutators do not return errors. A failure (a store that cannot be read, a
+// write to a session without a secret key, a value the codec cannot encode)
+// is recorded: Err reports it, and the middleware answers the request through
+// the error handler instead of the handler's response — a session is never
+// silently replaced and a write is never silently dropped.
+type Session struct {
+	mu sync.Mutex
+
+	// set by the middleware
+	open func() (*Session, error) // nil once loaded
+	ctx  context.Context
+
+	data     map[string]any
+	loaded   bool
+	null     bool  // no secret key: reads see {}, writes fail
+	err      error // load or write failure → error handler
+	reason   error // why the session started empty (ErrNoSession, ErrInvalidSession…)
+	isNew    bool
+	modified bool
+	accessed bool
+
+	// server-side
+	id        string
+	renewed   bool // Renew called: new id at save
+	destroyed bool
+	fromStore bool      // data came from the store (refresh may Touch)
+	deadline  time.Time // absolute deadline, zero when none
+	touched   bool      // the store expiry was already moved on load
+
+	flashes       []Flash
+	flashesLoaded bool
+}
+
+// NewSession returns a session holding data (which it takes ownership of),
+// for SessionInterface implementations. isNew reports that no stored session
+// was found for the request.
+func NewSession(data map[string]any, isNew bool) *Session {
+	if data == nil {
+		data = map[string]any{}
+	}
+	return &Session{data: data, loaded: true, isNew: isNew}
+}
+
+// newNullSession is Flask's NullSession: empty and read-only.
+func newNullSession() *Session {
+	return &Session{data: map[string]any{}, loaded: true, null: true}
+}
+
+// detached is handed out when there is no middleware: every use fails.
+func detachedSession() *Session {
+	return &Session{data: map[string]any{}, loaded: true, null: true, err: ErrNoMiddleware}
+}
+
+// load runs the lazy open once. Callers hold s.mu.
+func (s *Session) load() {
+	if s.loaded {
+		return
+	}
+	s.loaded = true
+	open := s.open
+	s.open = nil
+	loaded, err := open()
+	switch {
+	case err != nil:
+		s.err = err
+		s.data = map[string]any{}
+	case loaded == nil:
+		s.null = true
+		s.data = map[string]any{}
+	default:
+		s.data = loaded.data
+		if s.data == nil {
+			s.data = map[string]any{}
+		}
+		s.isNew = loaded.isNew
+		s.reason = loaded.reason
+		s.id = loaded.id
+		s.fromStore = loaded.fromStore
+		s.deadline = loaded.deadline
+		s.touched = loaded.touched
+		s.err = loaded.err
+		s.null = loaded.null
+	}
+}
+
+// read prepares a read access. Callers hold s.mu.
+func (s *Session) read() {
+	s.load()
+	s.accessed = true
+}
+
+// write prepares a write access and reports whether it may proceed.
+// Callers hold s.mu.
+func (s *Session) write() bool {
+	s.load()
+	s.accessed = true
+	if s.null {
+		if s.err == nil {
+			s.err = ErrNoSecretKey
+		}
+		return false
+	}
+	return s.err == nil
+}
+
+// Get returns the value stored under key.
+func (s *Session) Get(key string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.read()
+	v, ok := s.data[key]
+	return v, ok
+}
+
+// Has reports whether key is in the session.
+func (s *Session) Has(key string) bool {
+	_, ok := s.Get(key)
+	return ok
+}
+
+// Set stores value under key and marks the session modified. Values must be
+// of the types the session's codec supports (see package pyval: strings,
+// numbers, bools, nil, []byte, []any, map[string]any, time.Time, and pyval's
+// Tuple, Markup, UUID...); an unsupported value fails the response when the
+// session is saved.
+func (s *Session) Set(key string, value any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.write() {
+		return
+	}
+	s.data[key] = value
+	s.modified = true
+}
+
+// Delete removes key. Deleting an absent key changes nothing.
+func (s *Session) Delete(key string) {
+	s.Pop(key)
+}
+
+// Pop removes key and returns its value. The session is marked modified only
+// if the key was present.
+func (s *Session) Pop(key string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.read()
+	v, ok := s.data[key]
+	if !ok {
+		return nil, false
+	}
+	if !s.write() {
+		return nil, false
+	}
+	delete(s.data, key)
+	s.modified = true
+	return v, true
+}
+
+// Clear removes every key and marks the session modified (even when it was
+// already empty, as Flask does: the response then deletes the cookie).
+func (s *Session) Clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.write() {
+		return
+	}
+	clear(s.data)
+	s.modified = true
+}
+
+// Keys returns the keys in sorted order.
+func (s *Session) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.read()
+	keys := make([]string, 0, len(s.data))
+	for k := range s.data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Len returns the number of keys.
+func (s *Session) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.read()
+	return len(s.data)
+}
+
+// All returns a shallow copy of the data.
+func (s *Session) All() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.read()
+	m := make(map[string]any, len(s.data))
+	for k, v := range s.data {
+		m[k] = v
+	}
+	return m
+}
+
+// Permanent reports session.permanent: whether the cookie outlives the
+// browser session (it then carries Expires = now + PermanentLifetime).
+func (s *Session) Permanent() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.read()
+	return truthy(s.data[PermanentKey])
+}
+
+// SetPermanent sets session.permanent. Like Flask it is stored in the data as
+// "_permanent" (false is stored too) and marks the session modified.
+func (s *Session) SetPermanent(permanent bool) {
+	s.Set(PermanentKey, permanent)
+}
+
+// Modified reports whether the session was changed during this request.
+func (s *Session) Modified() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.modified
+}
+
+// MarkModified marks the session modified, for changes made inside nested
+// values (a list or map stored in the session) that Set did not see.
+func (s *Session) MarkModified() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.write() {
+		s.modified = true
+	}
+}
+
+// Accessed reports whether the session was read or written during this
+// request (then the response varies on Cookie).
+func (s *Session) Accessed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accessed
+}
+
+// IsNew reports whether the session did not exist before this request: no
+// cookie, a rejected cookie, or (server-side) an id the store does not know.
+func (s *Session) IsNew() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.read()
+	return s.isNew
+}
+
+// ID returns the server-side session id ("" for cookie sessions, and for a
+// new server-side session until it is saved). After Renew it is the new id.
+func (s *Session) ID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.read()
+	return s.id
+}
+
+// Reason tells why the session started empty: nil when it was loaded from the
+// request, else an error matching ErrNoSession (no cookie) or
+// ErrInvalidSession (rejected cookie or unknown id; for cookie sessions it
+// also matches the itsdangerous error, e.g. itsdangerous.ErrSignatureExpired).
+func (s *Session) Reason() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.read()
+	return s.reason
+}
+
+// Err reports a failure that makes the session unusable for this request:
+// ErrStoreUnavailable, ErrBadPayload, ErrNoSecretKey (after a write),
+// ErrNoMiddleware. The middleware sends such requests to the error handler.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.err
+}
+
+// Renew protects against session fixation: call it when the user logs in (or
+// changes privilege). Server-side sessions get a new id at save, keep their
+// data, and the old entry is deleted; cookie sessions are re-signed.
+func (s *Session) Renew() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.write() {
+		return
+	}
+	s.renewed = true
+	s.modified = true
+}
+
+// Destroy ends the session: the data is cleared, the stored entry deleted
+// and the cookie removed.
+func (s *Session) Destroy() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.write() {
+		return
+	}
+	clear(s.data)
+	s.destroyed = true
+	s.modified = true
+}
+
+// Context returns the request context the session was opened with.
+func (s *Session) Context() context.Context {
+	if s.ctx == nil {
+		return context.Background()
+	}
+	return s.ctx
+}
+
+// String describes the session for logs without its data.
+func (s *Session) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.loaded {
+		return "coatcheck.Session(not loaded)"
+	}
+	return fmt.Sprintf("coatcheck.Session(%d keys, new=%v, modified=%v)", len(s.data), s.isNew, s.modified)
+}
+
+// truthy is Python's bool() for the values a session holds.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case int64:
+		return x != 0
+	case int:
+		return x != 0
+	case float64:
+		return x != 0
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}
