@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -589,7 +590,7 @@ func (d *jsDecoder) number() (any, error) {
 	if i, err := strconv.ParseInt(text, 10, 64); err == nil {
 		return i, nil
 	}
-	if len(text) > maxIntDigits+1 {
+	if digits := len(strings.TrimPrefix(text, "-")); digits > maxIntDigits {
 		return nil, malformed("json: integer with more than %d digits", maxIntDigits)
 	}
 	n, ok := new(big.Int).SetString(text, 10)
