@@ -1,0 +1,5 @@
+//go:build !race
+
+package itsdangerous
+
+const raceEnabled = false
