@@ -32,6 +32,14 @@ type Options struct {
 	// one entry with its default settings (memcached's item limit, for
 	// instance, includes the key and the item header).
 	MaxValueSize int
+
+	// BackgroundCleanup declares that the store (or its backend) may delete
+	// expired entries on its own at any moment, for instance with a janitor
+	// goroutine. Expiry/DeleteExpired then accepts any count >= 0 instead
+	// of requiring DeleteExpired to count the entries the suite expired.
+	// Prefer turning the sweeper off in newStore, which keeps the count
+	// checked.
+	BackgroundCleanup bool
 }
 
 func (o Options) valueSize() int {

@@ -1,0 +1,237 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coatcheck/coatcheck"
+	"github.com/coatcheck/coatcheck/storetest"
+)
+
+var (
+	_ coatcheck.Store    = (*Store)(nil)
+	_ coatcheck.Toucher  = (*Store)(nil)
+	_ coatcheck.Iterator = (*Store)(nil)
+	_ coatcheck.Cleaner  = (*Store)(nil)
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) coatcheck.Store {
+		s := New()
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// TestConformanceBusyJanitor runs the suite while the janitor sweeps every
+// few milliseconds, so -race sees the janitor racing the methods.
+func TestConformanceBusyJanitor(t *testing.T) {
+	storetest.RunWithOptions(t, func(t *testing.T) coatcheck.Store {
+		s := NewWithOptions(Options{CleanupInterval: 5 * time.Millisecond})
+		t.Cleanup(func() { s.Close() })
+		return s
+	}, storetest.Options{BackgroundCleanup: true})
+}
+
+// fakeClock is a settable clock safe for concurrent use.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func (s *Store) rawLen() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.m)
+}
+
+func TestExpiryFakeClock(t *testing.T) {
+	ctx := context.Background()
+	clk := &fakeClock{t: time.Unix(1700000000, 0)}
+	s := NewWithOptions(Options{CleanupInterval: -1, Now: clk.Now})
+	exp := clk.Now().Add(time.Minute)
+	if err := s.Set(ctx, "k", []byte("v"), exp); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute - time.Nanosecond)
+	if _, found, _ := s.Get(ctx, "k"); !found {
+		t.Fatalf("Get 1ns before expiry: found = false, want true")
+	}
+	clk.Add(time.Nanosecond)
+	if data, found, err := s.Get(ctx, "k"); found || data != nil || err != nil {
+		t.Fatalf("Get at expiry = (%q, %v, %v), want (nil, false, nil)", data, found, err)
+	}
+	if n := s.rawLen(); n != 1 {
+		t.Fatalf("entries before DeleteExpired = %d, want 1 (expired but unswept)", n)
+	}
+	if found, err := s.Touch(ctx, "k", clk.Now().Add(time.Hour)); found || err != nil {
+		t.Fatalf("Touch of an expired entry = (%v, %v), want (false, nil)", found, err)
+	}
+	if _, found, _ := s.Get(ctx, "k"); found {
+		t.Fatalf("Touch revived an expired entry")
+	}
+}
+
+func TestJanitorSweeps(t *testing.T) {
+	ctx := context.Background()
+	clk := &fakeClock{t: time.Unix(1700000000, 0)}
+	s := NewWithOptions(Options{CleanupInterval: 5 * time.Millisecond, Now: clk.Now})
+	defer s.Close()
+	s.Set(ctx, "expiring", []byte("v"), clk.Now().Add(time.Second))
+	s.Set(ctx, "forever", []byte("v"), time.Time{})
+	s.Set(ctx, "later", []byte("v"), clk.Now().Add(time.Hour))
+	clk.Add(2 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.rawLen() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("janitor did not sweep: %d entries, want 2", s.rawLen())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, k := range []string{"forever", "later"} {
+		if _, found, _ := s.Get(ctx, k); !found {
+			t.Errorf("janitor removed live entry %q", k)
+		}
+	}
+}
+
+func TestCloseStopsJanitor(t *testing.T) {
+	s := NewWithOptions(Options{CleanupInterval: time.Millisecond})
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close() = %v, want nil", err)
+	}
+	select {
+	case <-s.done:
+	default:
+		t.Fatal("janitor still running after Close returned")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close() = %v, want nil", err)
+	}
+	// The store stays usable.
+	ctx := context.Background()
+	if err := s.Set(ctx, "k", []byte("v"), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := s.Get(ctx, "k"); !found {
+		t.Fatal("Get after Close: not found")
+	}
+	// A store without a janitor closes too.
+	if err := NewWithOptions(Options{CleanupInterval: -1}).Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNoGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for i := 0; i < 50; i++ {
+		s := New()
+		s.Close()
+	}
+	// An unclosed, unreachable store is stopped by its finalizer.
+	inner := func() *store {
+		s := NewWithOptions(Options{CleanupInterval: time.Hour})
+		return s.store
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		select {
+		case <-inner.done:
+		case <-time.After(10 * time.Millisecond):
+			if time.Now().Before(deadline) {
+				continue
+			}
+			t.Fatal("the janitor of an unreachable, unclosed store is still running")
+		}
+		break
+	}
+	for i := 0; runtime.NumGoroutine() > before && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("goroutines: %d before, %d after creating and closing stores", before, after)
+	}
+}
+
+func TestIterateCallsStore(t *testing.T) {
+	// fn may call the store (no deadlock: Iterate works on a snapshot).
+	ctx := context.Background()
+	s := NewWithOptions(Options{CleanupInterval: -1})
+	for i := 0; i < 10; i++ {
+		s.Set(ctx, fmt.Sprintf("p:%d", i), []byte("v"), time.Time{})
+	}
+	n := 0
+	err := s.Iterate(ctx, "p:", func(key string, _ time.Time) bool {
+		n++
+		return s.Delete(ctx, key) == nil
+	})
+	if err != nil || n != 10 || s.rawLen() != 0 {
+		t.Fatalf("Iterate deleting as it goes: err %v, %d calls, %d left; want nil, 10, 0", err, n, s.rawLen())
+	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	ctx := context.Background()
+	s := NewWithOptions(Options{CleanupInterval: -1})
+	val := make([]byte, 256)
+	s.Set(ctx, "session:bench", val, time.Now().Add(time.Hour))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		data, found, err := s.Get(ctx, "session:bench")
+		if err != nil || !found || len(data) != len(val) {
+			b.Fatal("Get failed")
+		}
+	}
+}
+
+func BenchmarkSet(b *testing.B) {
+	ctx := context.Background()
+	s := NewWithOptions(Options{CleanupInterval: -1})
+	val := make([]byte, 256)
+	exp := time.Now().Add(time.Hour)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.Set(ctx, "session:bench", val, exp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGetParallel(b *testing.B) {
+	ctx := context.Background()
+	s := NewWithOptions(Options{CleanupInterval: -1})
+	val := make([]byte, 256)
+	for i := 0; i < 1000; i++ {
+		s.Set(ctx, fmt.Sprintf("session:%d", i), val, time.Now().Add(time.Hour))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, found, _ := s.Get(ctx, fmt.Sprintf("session:%d", i%1000)); !found {
+				b.Fatal("not found")
+			}
+			i++
+		}
+	})
+}
