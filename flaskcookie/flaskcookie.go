@@ -1,0 +1,155 @@
+// Package flaskcookie is Flask's session cookie codec: what
+// flask.sessions.SecureCookieSessionInterface builds per request,
+//
+//	URLSafeTimedSerializer(keys, salt="cookie-session",
+//	    serializer=TaggedJSONSerializer,
+//	    signer_kwargs={"key_derivation": "hmac", "digest_method": sha1})
+//
+// composed from package itsdangerous (signing, timestamp, zlib, base64) and
+// package taggedjson (Flask's tagged JSON, byte-identical to Flask's output).
+// An uncompressed cookie encoded here equals the one Flask signs for the same
+// data, key and time; compressed ones differ only in the zlib stream, which
+// Flask accepts.
+//
+// Key rotation follows Flask ≥ 3.1.1 (SECRET_KEY_FALLBACKS): SecretKey signs;
+// verification tries SecretKey, then the fallbacks from last to first.
+package flaskcookie
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coatcheck/coatcheck/itsdangerous"
+	"github.com/coatcheck/coatcheck/taggedjson"
+)
+
+// Salt is the salt Flask uses for session cookies.
+const Salt = "cookie-session"
+
+// DefaultMaxAge is Flask's PERMANENT_SESSION_LIFETIME default, the maximum
+// age of every session cookie.
+const DefaultMaxAge = 31 * 24 * time.Hour
+
+// Config configures a Codec. Zero values are Flask's defaults.
+type Config struct {
+	// SecretKey is SECRET_KEY, as bytes (a Python str key is its UTF-8).
+	SecretKey []byte
+	// Fallbacks is SECRET_KEY_FALLBACKS, in Flask's (oldest first) order.
+	Fallbacks [][]byte
+	// Salt defaults to "cookie-session".
+	Salt string
+	// MaxAge rejects older cookies (and any signed in the future). Zero
+	// means DefaultMaxAge; itsdangerous.NoMaxAge disables the check.
+	MaxAge time.Duration
+	// MaxDecompressedSize caps how far a compressed cookie may inflate.
+	// Zero means itsdangerous.DefaultMaxDecompressedSize (1 MiB).
+	MaxDecompressedSize int
+}
+
+// Codec encodes and decodes Flask session cookies. Safe for concurrent use.
+type Codec struct {
+	ser    *itsdangerous.URLSafeTimedSerializer
+	maxAge time.Duration
+}
+
+// New returns a Codec. It fails when there is no secret key.
+func New(cfg Config) (*Codec, error) {
+	if len(cfg.SecretKey) == 0 {
+		return nil, errors.New("flaskcookie: no secret key (SECRET_KEY)")
+	}
+	salt := cfg.Salt
+	if salt == "" {
+		salt = Salt
+	}
+	keys := make([][]byte, 0, len(cfg.Fallbacks)+1)
+	for _, k := range cfg.Fallbacks {
+		if len(k) > 0 {
+			keys = append(keys, k)
+		}
+	}
+	keys = append(keys, cfg.SecretKey)
+	ser, err := itsdangerous.NewURLSafeTimedSerializer(itsdangerous.SerializerConfig{
+		SecretKeys:          keys,
+		Salt:                []byte(salt),
+		KeyDerivation:       itsdangerous.HMAC,
+		Digest:              itsdangerous.SHA1,
+		MaxDecompressedSize: cfg.MaxDecompressedSize,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("flaskcookie: %w", err)
+	}
+	maxAge := cfg.MaxAge
+	if maxAge == 0 {
+		maxAge = DefaultMaxAge
+	}
+	return &Codec{ser: ser, maxAge: maxAge}, nil
+}
+
+// Encode signs data at now into a cookie value.
+func (c *Codec) Encode(data map[string]any, now time.Time) (string, error) {
+	b, err := c.AppendEncode(nil, data, now)
+	return string(b), err
+}
+
+// AppendEncode appends the cookie value for data to dst.
+func (c *Codec) AppendEncode(dst []byte, data map[string]any, now time.Time) ([]byte, error) {
+	var buf [512]byte
+	j, err := taggedjson.AppendMarshal(buf[:0], data)
+	if err != nil {
+		return dst, fmt.Errorf("flaskcookie: %w", err)
+	}
+	return c.ser.AppendDumps(dst, j, now), nil
+}
+
+// Decode verifies value at now and returns the session and its signing time.
+// Errors classify like itsdangerous': errors.Is with
+// itsdangerous.ErrBadPayload (valid signature, undecodable content — Flask
+// answers 500), ErrSignatureExpired (also for a time in the future),
+// ErrMalformed, ErrBadSignature.
+func (c *Codec) Decode(value string, now time.Time) (map[string]any, time.Time, error) {
+	j, signedAt, err := c.ser.Loads([]byte(value), c.maxAge, now)
+	if err != nil {
+		return nil, signedAt, err
+	}
+	m, err := taggedjson.Unmarshal(j)
+	if err != nil {
+		return nil, signedAt, &itsdangerous.PayloadError{Reason: "invalid tagged JSON", Err: err}
+	}
+	return m, signedAt, nil
+}
+
+// DecodeJSON is Decode returning the verified JSON text instead of the
+// decoded session.
+func (c *Codec) DecodeJSON(value string, now time.Time) ([]byte, time.Time, error) {
+	return c.ser.Loads([]byte(value), c.maxAge, now)
+}
+
+// DecodeUnverified returns the JSON text inside value WITHOUT checking the
+// signature or the age: for inspecting a cookie when the key is unknown.
+// Never trust its result.
+func DecodeUnverified(value string) ([]byte, error) {
+	// any key will do: DecodePayload does not verify
+	ser, err := itsdangerous.NewURLSafeTimedSerializer(itsdangerous.SerializerConfig{SecretKeys: [][]byte{{0}}})
+	if err != nil {
+		return nil, err
+	}
+	payload := value
+	for i := 0; i < 2; i++ {
+		j := lastDot(payload)
+		if j < 0 {
+			return nil, fmt.Errorf("flaskcookie: %w", itsdangerous.ErrMalformed)
+		}
+		payload = payload[:j]
+	}
+	return ser.DecodePayload([]byte(payload))
+}
+
+func lastDot(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '.' {
+			return i
+		}
+	}
+	return -1
+}
