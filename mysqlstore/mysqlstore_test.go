@@ -1,0 +1,484 @@
+package mysqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coatcheck/coatcheck"
+	"github.com/coatcheck/coatcheck/mysqlstore"
+	"github.com/coatcheck/coatcheck/storetest"
+	_ "github.com/go-sql-driver/mysql"
+)
+
+// The store satisfies every interface it documents.
+var (
+	_ coatcheck.Store    = (*mysqlstore.Store)(nil)
+	_ coatcheck.Toucher  = (*mysqlstore.Store)(nil)
+	_ coatcheck.Iterator = (*mysqlstore.Store)(nil)
+	_ coatcheck.Cleaner  = (*mysqlstore.Store)(nil)
+)
+
+func testPool(t *testing.T) *sql.DB {
+	t.Helper()
+	dsn := storetest.RequireEnv(t, "COATCHECK_MYSQL_DSN")
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// database/sql's pool is unbounded by default; 200 concurrent
+	// goroutines would exceed the server's max_connections (151).
+	db.SetMaxOpenConns(16)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// testTable returns a fresh table name, dropped when the test ends, so
+// parallel runs on one server never share a table.
+func testTable(t *testing.T, pool *sql.DB) string {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	name := "sessions_test_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		if _, err := pool.ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+name+"`"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+func newStore(t *testing.T, pool *sql.DB, opts mysqlstore.Options) *mysqlstore.Store {
+	t.Helper()
+	s, err := mysqlstore.New(context.Background(), pool, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	pool := testPool(t)
+	table := testTable(t, pool)
+	newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1}) // creates the table
+	storetest.Run(t, func(t *testing.T) coatcheck.Store {
+		return newStore(t, pool, mysqlstore.Options{Table: table, SkipCreateTable: true})
+	})
+}
+
+// TestFlaskLayout checks the raw row a Set writes: Flask-Session's
+// SQLAlchemy columns, the key as given, the bytes as given, and the expiry
+// as naive UTC.
+func TestFlaskLayout(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	table := testTable(t, pool)
+	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
+
+	cols := map[string]string{}
+	rows, err := pool.QueryContext(ctx, `SELECT column_name, column_type FROM information_schema.columns
+WHERE table_schema = DATABASE() AND table_name = ?`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			t.Fatal(err)
+		}
+		cols[name] = typ
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"id": "bigint(20)", "session_id": "varchar(255)", "data": "longblob", "expiry": "datetime(6)"}
+	for name, typ := range want {
+		if got := cols[name]; got != typ && got != strings.TrimSuffix(typ, "(20)") { // MySQL 8 omits the width
+			t.Errorf("column %s: type %q, want %q (all: %v)", name, cols[name], typ, cols)
+		}
+	}
+
+	// A zone far from UTC makes a zone mistake visible.
+	loc := time.FixedZone("UTC+9", 9*3600)
+	expiry := time.Now().Add(time.Hour).In(loc)
+	value := []byte("\x82\xaa_permanent\xc3\xa7user_id\x2a\x00\xff")
+	if err := s.Set(ctx, "session:abc", value, expiry); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "session:forever", []byte("x"), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		id     int64
+		sid    string
+		data   []byte
+		expTxt string
+	)
+	err = pool.QueryRowContext(ctx, "SELECT id, session_id, data, CAST(expiry AS CHAR) FROM `"+table+"` WHERE session_id = 'session:abc'").
+		Scan(&id, &sid, &data, &expTxt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sid != "session:abc" || !bytes.Equal(data, value) || id <= 0 {
+		t.Errorf("row = (%d, %q, %x), want (>0, session:abc, %x)", id, sid, data, value)
+	}
+	got, err := time.Parse("2006-01-02 15:04:05.999999", expTxt)
+	if err != nil {
+		t.Fatalf("expiry %q is not a naive timestamp: %v", expTxt, err)
+	}
+	if d := got.Sub(expiry); d < -time.Second || d > time.Second {
+		t.Errorf("expiry %q read as UTC is %v away from %v", expTxt, d, expiry.UTC())
+	}
+
+	var null bool
+	if err := pool.QueryRowContext(ctx, "SELECT expiry IS NULL FROM `"+table+"` WHERE session_id = 'session:forever'").Scan(&null); err != nil {
+		t.Fatal(err)
+	}
+	if !null {
+		t.Error("zero expiry not stored as NULL")
+	}
+}
+
+// TestFlaskWrittenRows reads rows written with plain SQL in the layout
+// Flask-Session (SQLAlchemy) uses, into a table created as SQLAlchemy
+// creates it.
+func TestFlaskWrittenRows(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	table := testTable(t, pool)
+	// SQLAlchemy's DDL for Flask-Session's model on MySQL: DATETIME without
+	// fractional seconds, BLOB, and the server's default collation.
+	_, err := pool.ExecContext(ctx, "CREATE TABLE `"+table+"`"+` (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	session_id VARCHAR(255),
+	data BLOB,
+	expiry DATETIME,
+	PRIMARY KEY (id),
+	UNIQUE (session_id))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
+
+	// datetime.utcnow() + lifetime, as SQLAlchemy sends it: naive text.
+	naive := func(d time.Duration) string { return time.Now().UTC().Add(d).Format("2006-01-02 15:04:05") }
+	ins := "INSERT INTO `" + table + "` (session_id, data, expiry) VALUES (?, ?, ?)"
+	if _, err := pool.ExecContext(ctx, ins, "session:live", []byte("live"), naive(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.ExecContext(ctx, ins, "session:dead", []byte("dead"), naive(-2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// A row that expires in 2 s: a zone error of whole hours either way
+	// would make it read as expired or as live for hours.
+	if _, err := pool.ExecContext(ctx, ins, "session:soon", []byte("soon"), naive(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+
+	for key, want := range map[string]string{"session:live": "live", "session:soon": "soon", "session:dead": ""} {
+		data, found, err := s.Get(ctx, key)
+		if err != nil || found != (want != "") || string(data) != want {
+			t.Errorf("Get(%q) = %q, %v, %v; want %q", key, data, found, err, want)
+		}
+	}
+	var n int
+	if err := s.Iterate(ctx, "session:", func(key string, exp time.Time) bool {
+		n++
+		if key == "session:live" {
+			if d := time.Until(exp) - time.Hour; d < -5*time.Second || d > time.Second {
+				t.Errorf("Iterate expiry of %s = %v, want about an hour from now", key, exp)
+			}
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("Iterate saw %d entries, want 2", n)
+	}
+	// The existing table works for writes too (no id sequence surprises).
+	if err := s.Set(ctx, "session:live", []byte("new"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if data, _, err := s.Get(ctx, "session:live"); err != nil || string(data) != "new" {
+		t.Errorf("Get after Set = %q, %v", data, err)
+	}
+}
+
+func TestTouch(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	s := newStore(t, pool, mysqlstore.Options{Table: testTable(t, pool), CleanupInterval: -1})
+	exp := time.Now().Add(time.Hour)
+	if err := s.Set(ctx, "k", []byte("v"), exp); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // the same expiry twice still reports found
+		if found, err := s.Touch(ctx, "k", exp); !found || err != nil {
+			t.Fatalf("Touch = %v, %v", found, err)
+		}
+	}
+	if found, err := s.Touch(ctx, "absent", exp); found || err != nil {
+		t.Fatalf("Touch(absent) = %v, %v", found, err)
+	}
+	// Clearing the expiry, twice (the second UPDATE changes nothing).
+	for i := 0; i < 2; i++ {
+		if found, err := s.Touch(ctx, "k", time.Time{}); !found || err != nil {
+			t.Fatalf("Touch(zero) = %v, %v", found, err)
+		}
+	}
+	var null bool
+	if err := s.Iterate(ctx, "k", func(_ string, e time.Time) bool { null = e.IsZero(); return true }); err != nil || !null {
+		t.Fatalf("after Touch(zero) expiry not cleared (%v)", err)
+	}
+	// A past expiry removes the entry.
+	if found, err := s.Touch(ctx, "k", time.Now().Add(-time.Second)); !found || err != nil {
+		t.Fatalf("Touch(past) = %v, %v", found, err)
+	}
+	if _, found, _ := s.Get(ctx, "k"); found {
+		t.Fatal("entry survived Touch with a past expiry")
+	}
+	if found, err := s.Touch(ctx, "k", exp); found || err != nil {
+		t.Fatalf("Touch(deleted) = %v, %v", found, err)
+	}
+}
+
+// janitors counts the running background cleanup goroutines of this package.
+func janitors() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return bytes.Count(buf, []byte("mysqlstore.(*Store).janitor("))
+}
+
+func TestCleanup(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	table := testTable(t, pool)
+	var skew atomic.Int64 // the store's clock runs this far ahead
+	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+
+	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1, Now: clock})
+	now := time.Now()
+	for key, exp := range map[string]time.Time{
+		"a": now.Add(time.Hour), "b": now.Add(time.Hour), "c": now.Add(3 * time.Hour), "d": {},
+	} {
+		if err := s.Set(ctx, key, []byte(key), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	skew.Store(int64(2 * time.Hour))
+	if n, err := s.DeleteExpired(ctx); n != 2 || err != nil {
+		t.Fatalf("DeleteExpired = %d, %v; want 2", n, err)
+	}
+	count := func() (n int) {
+		if err := pool.QueryRowContext(ctx, "SELECT count(*) FROM `"+table+"`").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d rows left, want 2 (c and the one without expiry)", n)
+	}
+
+	// The background goroutine does the same, and Close stops it.
+	before := janitors()
+	var errs atomic.Int32
+	bg, err := mysqlstore.New(ctx, pool, mysqlstore.Options{
+		Table: table, SkipCreateTable: true, CleanupInterval: 10 * time.Millisecond, Now: clock,
+		OnCleanupError: func(error) { errs.Add(1) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; janitors() != before+1 && i < 100; i++ { // let it start
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := janitors(); n != before+1 {
+		t.Errorf("janitor goroutines: %d, want %d", n, before+1)
+	}
+	skew.Store(int64(4 * time.Hour))
+	deadline := time.Now().Add(5 * time.Second)
+	for count() != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("background cleanup left %d rows, want 1", n)
+	}
+	if err := bg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	bg.Close() // idempotent
+	for i := 0; janitors() != before && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := janitors(); n != before {
+		t.Errorf("janitor goroutines after Close: %d, want %d", n, before)
+	}
+	if errs.Load() != 0 {
+		t.Errorf("%d background cleanup errors", errs.Load())
+	}
+}
+
+// TestOutage: a server that cannot be reached is an error, never "not
+// found".
+func TestOutage(t *testing.T) {
+	pool, err := sql.Open("mysql", "root@tcp(127.0.0.1:1)/test?timeout=2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := mysqlstore.New(ctx, pool, mysqlstore.Options{}); err == nil {
+		t.Error("New created a table on a closed port")
+	}
+	s := newStore(t, pool, mysqlstore.Options{SkipCreateTable: true, CleanupInterval: -1})
+	if _, found, err := s.Get(ctx, "k"); err == nil || found {
+		t.Errorf("Get = %v, %v; want an error", found, err)
+	}
+	if err := s.Set(ctx, "k", []byte("v"), time.Now().Add(time.Hour)); err == nil {
+		t.Error("Set: no error")
+	}
+	if err := s.Delete(ctx, "k"); err == nil {
+		t.Error("Delete: no error")
+	}
+	if _, err := s.Touch(ctx, "k", time.Now().Add(time.Hour)); err == nil {
+		t.Error("Touch: no error")
+	}
+	if err := s.Iterate(ctx, "", func(string, time.Time) bool { return true }); err == nil {
+		t.Error("Iterate: no error")
+	}
+	if _, err := s.DeleteExpired(ctx); err == nil || !strings.HasPrefix(err.Error(), "mysqlstore: ") {
+		t.Errorf("DeleteExpired: %v, want a mysqlstore: error", err)
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	pool := testPool(t)
+	s := newStore(t, pool, mysqlstore.Options{Table: testTable(t, pool), CleanupInterval: -1})
+	if err := s.Set(context.Background(), "k", []byte("old"), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+	for _, c := range []struct {
+		ctx  context.Context
+		want error
+	}{{cancelled, context.Canceled}, {expired, context.DeadlineExceeded}} {
+		if _, _, err := s.Get(c.ctx, "k"); !errors.Is(err, c.want) {
+			t.Errorf("Get: %v, want %v", err, c.want)
+		}
+		if err := s.Set(c.ctx, "k", []byte("new"), time.Time{}); !errors.Is(err, c.want) {
+			t.Errorf("Set: %v, want %v", err, c.want)
+		}
+		if err := s.Delete(c.ctx, "k"); !errors.Is(err, c.want) {
+			t.Errorf("Delete: %v, want %v", err, c.want)
+		}
+		if _, err := s.Touch(c.ctx, "k", time.Time{}); !errors.Is(err, c.want) {
+			t.Errorf("Touch: %v, want %v", err, c.want)
+		}
+		if err := s.Iterate(c.ctx, "", func(string, time.Time) bool { return true }); !errors.Is(err, c.want) {
+			t.Errorf("Iterate: %v, want %v", err, c.want)
+		}
+		if _, err := s.DeleteExpired(c.ctx); !errors.Is(err, c.want) {
+			t.Errorf("DeleteExpired: %v, want %v", err, c.want)
+		}
+	}
+	if data, found, err := s.Get(context.Background(), "k"); err != nil || !found || string(data) != "old" {
+		t.Errorf("after cancelled writes Get = %q, %v, %v; want old", data, found, err)
+	}
+}
+
+func TestBadTable(t *testing.T) {
+	for _, name := range []string{"1x", "a-b", `x"; DROP TABLE y; --`, "a.b", strings.Repeat("x", 49), "sp ace"} {
+		// The table name is checked before the pool is used.
+		if _, err := mysqlstore.New(context.Background(), new(sql.DB), mysqlstore.Options{Table: name}); err == nil {
+			t.Errorf("table %q accepted", name)
+		}
+	}
+	if _, err := mysqlstore.New(context.Background(), nil, mysqlstore.Options{}); err == nil {
+		t.Error("nil pool accepted")
+	}
+}
+
+// TestKeysAreExact: keys differing only in case or in a LIKE wildcard are
+// different entries (session_id uses a binary collation).
+func TestKeysAreExact(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	s := newStore(t, pool, mysqlstore.Options{Table: testTable(t, pool), CleanupInterval: -1})
+	keys := []string{"session:Ab", "session:ab", "session:a_", "session:a%", "sessionXa!"}
+	for _, k := range keys {
+		if err := s.Set(ctx, k, []byte(k), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range keys {
+		if data, found, err := s.Get(ctx, k); err != nil || !found || string(data) != k {
+			t.Errorf("Get(%q) = %q, %v, %v", k, data, found, err)
+		}
+	}
+	var seen []string
+	if err := s.Iterate(ctx, "session:a_", func(k string, _ time.Time) bool { seen = append(seen, k); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0] != "session:a_" {
+		t.Errorf(`Iterate("session:a_") saw %q`, seen)
+	}
+}
+
+// TestTimeZones: the DSN's loc and the session time_zone do not move what
+// is stored; the expiry column holds naive UTC either way.
+func TestTimeZones(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	table := testTable(t, pool)
+	dsn := storetest.RequireEnv(t, "COATCHECK_MYSQL_DSN")
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	tokyo, err := sql.Open("mysql", dsn+sep+"loc=Asia%2FTokyo&time_zone=%27%2B09%3A00%27")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tokyo.Close()
+	s := newStore(t, tokyo, mysqlstore.Options{Table: table, CleanupInterval: -1})
+	expiry := time.Now().Add(3 * time.Second)
+	if err := s.Set(ctx, "k", []byte("v"), expiry); err != nil {
+		t.Fatal(err)
+	}
+	var txt string
+	if err := pool.QueryRowContext(ctx, "SELECT CAST(expiry AS CHAR) FROM `"+table+"`").Scan(&txt); err != nil {
+		t.Fatal(err)
+	}
+	got, err := time.Parse("2006-01-02 15:04:05.999999", txt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got.Sub(expiry); d < -time.Second || d > time.Second {
+		t.Errorf("stored expiry %q is %v away from %v", txt, d, expiry.UTC())
+	}
+	if _, found, err := s.Get(ctx, "k"); !found || err != nil {
+		t.Errorf("Get = %v, %v", found, err)
+	}
+	var exp time.Time
+	if err := s.Iterate(ctx, "", func(_ string, e time.Time) bool { exp = e; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if d := exp.Sub(expiry); d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("Iterate expiry %v, want %v", exp, expiry)
+	}
+}
