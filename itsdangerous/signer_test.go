@@ -237,6 +237,11 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := NewURLSafeSerializer(SerializerConfig{SecretKeys: key, MaxDecompressedSize: -1}); err == nil {
 		t.Error("negative MaxDecompressedSize accepted (untimed)")
 	}
+	for _, lvl := range []int{-2, 10} {
+		if _, err := NewURLSafeTimedSerializer(SerializerConfig{SecretKeys: key, CompressionLevel: lvl}); err == nil {
+			t.Errorf("CompressionLevel %d accepted", lvl)
+		}
+	}
 	if _, err := ParseDigest("md5"); err == nil {
 		t.Error("ParseDigest(md5) accepted")
 	}
@@ -443,6 +448,24 @@ func TestSerializerCompression(t *testing.T) {
 		compressed := bytes.Count(v, []byte(".")) == 3
 		if wantDot := zb.Len() < len(data)-1; compressed != wantDot {
 			t.Errorf("n=%d: compressed=%v, want %v (zlib %d bytes)", n, compressed, wantDot, zb.Len())
+		}
+	}
+	// Levels and DisableCompression.
+	big := []byte(strings.Repeat(`{"x":1}`, 50))
+	for _, cfg := range []SerializerConfig{
+		{CompressionLevel: 1}, {CompressionLevel: 9}, {CompressionLevel: -1}, {DisableCompression: true},
+	} {
+		cfg.SecretKeys = [][]byte{[]byte("k")}
+		s, err := NewURLSafeTimedSerializer(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := s.Dumps(big, t0)
+		if (v[0] == '.') == cfg.DisableCompression {
+			t.Errorf("%+v: compressed = %v", cfg, v[0] == '.')
+		}
+		if back, _, err := ser.Loads(v, time.Hour, t0); err != nil || !bytes.Equal(back, big) {
+			t.Errorf("%+v: round trip %v", cfg, err)
 		}
 	}
 	// untimed serializer round trip
