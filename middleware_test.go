@@ -16,10 +16,10 @@ import (
 // mapInterface is a custom SessionInterface keeping sessions in a map keyed
 // by a plain cookie: the shape of a user-written interface.
 type mapInterface struct {
-	mu     sync.Mutex
-	data   map[string]map[string]any
-	opens  atomic.Int32
-	saves  atomic.Int32
+	mu      sync.Mutex
+	data    map[string]map[string]any
+	opens   atomic.Int32
+	saves   atomic.Int32
 	openErr error
 	saveErr error
 }
