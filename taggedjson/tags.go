@@ -290,6 +290,7 @@ func parseUUID(s string) (pyval.UUID, error) {
 	if err == nil {
 		return u, nil
 	}
+	u = pyval.UUID{}
 	h := strings.ReplaceAll(s, "urn:", "")
 	h = strings.ReplaceAll(h, "uuid:", "")
 	h = strings.Trim(h, "{}")
