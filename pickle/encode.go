@@ -430,17 +430,18 @@ func (e *encoder) list(l []any, depth int) error {
 	}
 	e.buf = append(e.buf, opEmptyList)
 	e.memoize()
-	for start := 0; start < len(l); start += batchSize {
-		batch := l[start:min(start+batchSize, len(l))]
-		if len(batch) == 1 {
-			if err := e.value(batch[0], depth+1); err != nil {
-				return err
-			}
-			e.buf = append(e.buf, opAppend)
-			continue
+	// Like CPython's batch_list_exact: one item is APPEND, more go in
+	// MARK ... APPENDS batches of at most batchSize.
+	if len(l) == 1 {
+		if err := e.value(l[0], depth+1); err != nil {
+			return err
 		}
+		e.buf = append(e.buf, opAppend)
+		return nil
+	}
+	for start := 0; start < len(l); start += batchSize {
 		e.buf = append(e.buf, opMark)
-		for _, it := range batch {
+		for _, it := range l[start:min(start+batchSize, len(l))] {
 			if err := e.value(it, depth+1); err != nil {
 				return err
 			}
@@ -476,24 +477,34 @@ func (e *encoder) dictKeys(keys []string, intern bool, val func(k string) error)
 	}
 	e.buf = append(e.buf, opEmptyDict)
 	e.memoize()
-	for start := 0; start < len(keys); start += batchSize {
-		batch := keys[start:min(start+batchSize, len(keys))]
-		if len(batch) > 1 {
-			e.buf = append(e.buf, opMark)
+	// Like CPython's batch_dict_exact: one item is SETITEM, more go in
+	// MARK ... SETITEMS batches of batchSize, and a full last batch is
+	// followed by an empty one.
+	if len(keys) == 1 {
+		e.str(keys[0], intern)
+		if err := val(keys[0]); err != nil {
+			return err
 		}
+		e.buf = append(e.buf, opSetitem)
+		return nil
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	for start := 0; ; start += batchSize {
+		batch := keys[start:min(start+batchSize, len(keys))]
+		e.buf = append(e.buf, opMark)
 		for _, k := range batch {
 			e.str(k, intern)
 			if err := val(k); err != nil {
 				return err
 			}
 		}
-		if len(batch) > 1 {
-			e.buf = append(e.buf, opSetitems)
-		} else {
-			e.buf = append(e.buf, opSetitem)
+		e.buf = append(e.buf, opSetitems)
+		if len(batch) < batchSize {
+			return nil
 		}
 	}
-	return nil
 }
 
 // markup writes markupsafe.Markup(s): NEWOBJ at protocol 2,
