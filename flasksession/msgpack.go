@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/big"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -47,10 +48,14 @@ import (
 // bin, array and map form; nil, bools. The timestamp extension (-1) becomes a
 // time.Time in time.UTC (like msgspec: an aware UTC datetime); any other
 // extension type is an error, as is the never-used byte 0xc1. uint64 values
-// above 2**63-1 decode to *big.Int. Map keys must be strings at every level
-// (the value model has only map[string]any); a nested map with int, bytes or
-// other keys makes the whole value malformed rather than silently renaming
-// keys. Duplicate keys: the last one wins (Python's dict semantics). Strings
+// above 2**63-1 decode to *big.Int. Map keys: the value model has only
+// map[string]any, so the session dict itself must have string keys; in a
+// nested dict an integer key becomes its decimal text ({1: "a"} reads as
+// {"1": "a"}, as package pickle does and as json.dumps would write it), so
+// one Python dict with int keys does not make the whole session unreadable;
+// any other key type (bytes, float, bool, None, array, map) is an error.
+// Duplicate keys, also after that conversion: the last one wins (Python's
+// dict semantics). Strings
 // must be valid UTF-8. Trailing bytes, nesting deeper than MaxDepth and
 // length fields longer than the remaining input are errors; nothing is
 // allocated before its length has been checked against the input.
@@ -357,7 +362,7 @@ func (d *mpDecoder) mapv(n uint64, depth int) (any, error) {
 	}
 	m := make(map[string]any, n)
 	for i := uint64(0); i < n; i++ {
-		k, err := d.key()
+		k, err := d.key(depth == 1)
 		if err != nil {
 			return nil, err
 		}
@@ -370,7 +375,9 @@ func (d *mpDecoder) mapv(n uint64, depth int) (any, error) {
 	return m, nil
 }
 
-func (d *mpDecoder) key() (string, error) {
+// key reads a map key: a string, or below the top level an integer, which
+// becomes its decimal text (as package pickle and json.dumps do).
+func (d *mpDecoder) key(top bool) (string, error) {
 	if d.pos >= len(d.data) {
 		return "", malformed("msgpack: truncated input at offset %d", d.pos)
 	}
@@ -387,6 +394,15 @@ func (d *mpDecoder) key() (string, error) {
 		if err != nil {
 			return "", err
 		}
+	case !top && (c <= 0x7f || c >= 0xe0 || (c >= 0xcc && c <= 0xd3)):
+		v, err := d.value(MaxDepth)
+		if err != nil {
+			return "", err
+		}
+		if n, ok := v.(*big.Int); ok {
+			return n.String(), nil
+		}
+		return strconv.FormatInt(v.(int64), 10), nil
 	default:
 		return "", malformed("msgpack: map key at offset %d is not a string (byte 0x%02x)", d.pos, c)
 	}

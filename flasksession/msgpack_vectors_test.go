@@ -221,6 +221,9 @@ func TestMsgpackDecodeForms(t *testing.T) {
 		{"ext8-ts32", "c704ff 00000000", "datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)"},
 		{"ts64-ns", "d7ff 00000004 00000000", "datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)"},
 		{"duplicate-key", "82a16101a16102", ""},
+		{"nested-int-keys", "83 01a178 ff a179 cd0100 a17a", "{'-1': 'y', '1': 'x', '256': 'z'}"},
+		{"nested-int-key-dup", "82 01a178 a131a179", "{'1': 'y'}"},
+		{"nested-uint64-key", "81 cfffffffffffffffff c0", "{'18446744073709551615': None}"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -256,7 +259,11 @@ func TestMsgpackDecodeErrors(t *testing.T) {
 		{"truncated-value", "81a161"},
 		{"trailing", "8000"},
 		{"nonstring-key", "810101"},
-		{"nested-nonstring-key", "81a1618101c0"},
+		{"top-int-key", "8101c0"},
+		{"nested-bin-key", "81a16181c40161c0"},
+		{"nested-nil-key", "81a16181c0c0"},
+		{"nested-float-key", "81a16181cb3ff8000000000000c0"},
+		{"nested-array-key", "81a1618190c0"},
 		{"bin-key", "81c40161c0"},
 		{"bad-utf8", "81a161a1ff"},
 		{"bad-utf8-key", "81a1ffc0"},
