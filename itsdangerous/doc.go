@@ -18,8 +18,12 @@
 //     package is JSON-agnostic) as base64url, or as "." + base64url(zlib)
 //     when that is at least 2 bytes shorter, then sign it.
 //
-// All encodings are RFC 4648 §5 base64url without '=' padding; on input, a
-// trailing '=' is tolerated as Python's decoder does.
+// All encodings are RFC 4648 §5 base64url without '=' padding. Decoding is
+// as lenient as Python's where that is harmless: trailing '=' is ignored,
+// and so are the unused low bits of the last character (a 20-byte SHA-1
+// signature has 27 characters carrying 162 bits), so "…pGA" and "…pGB" are
+// the same signature, for itsdangerous as here. Only holders of the key can
+// produce a valid signature either way.
 //
 // # Keys
 //

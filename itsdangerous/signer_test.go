@@ -408,6 +408,10 @@ func TestSignerUnsign(t *testing.T) {
 		"flipped":         {"hellp." + string(v[6:]), "bad signature"},
 		"truncated sig":   {string(v[:len(v)-1]), "bad signature"},
 		"sig with ! char": {string(v[:len(v)-1]) + "!", "bad signature"},
+		// Python ignores the 2 unused bits of the 27th character too:
+		// Signer("secret").unsign("hello.7KTthSs1fJgtbigPvFpQH1bpoGB") == b"hello".
+		"unused low bits": {"hello.7KTthSs1fJgtbigPvFpQH1bpoGB", "loaded"},
+		"used bits":       {"hello.7KTthSs1fJgtbigPvFpQH1bpoGE", "bad signature"},
 	}
 	for name, c := range cases {
 		p, err := s.Unsign([]byte(c.in))
