@@ -103,8 +103,7 @@ type (
 	py2str      string
 	pyTimedelta struct{ us int64 }
 	pyTimezone  struct {
-		off  int // seconds east of UTC
-		name string
+		off int // seconds east of UTC
 	}
 )
 

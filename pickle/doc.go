@@ -12,7 +12,8 @@
 // NEWOBJ_EX, BUILD — are honoured only for an allow-list of value types,
 // each of which this package constructs itself:
 //
-//	datetime.datetime    → time.Time (naive: in pyval.Naive; UTC offset 0: time.UTC; other: time.FixedZone)
+//	datetime.datetime    → time.Time (naive: in pyval.Naive; offset 0: time.UTC; other offsets:
+//	                       time.FixedZone("", offset); timezone names are dropped)
 //	datetime.date        → pyval.Date
 //	datetime.timezone    only as a datetime's tzinfo
 //	datetime.timedelta   only as a timezone's offset

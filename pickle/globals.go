@@ -340,11 +340,10 @@ func (d *decoder) datetimeFrom(f [7]int64, tz any) (any, error) {
 	case nil:
 		loc = pyval.Naive
 	case pyTimezone:
-		switch {
-		case z.off == 0:
+		if z.off == 0 {
 			loc = time.UTC
-		default:
-			loc = time.FixedZone(z.name, z.off)
+		} else {
+			loc = time.FixedZone("", z.off) // the value model has no named offsets
 		}
 	default:
 		return nil, d.errf(ErrUnsupported, "datetime tzinfo of type %s is not supported", typeName(tz))
@@ -387,11 +386,8 @@ func (d *decoder) makeTimezone(args []any) (any, error) {
 	}
 	z := pyTimezone{off: int(td.us / 1_000_000)}
 	if len(args) == 2 {
-		switch n := args[1].(type) {
-		case string:
-			z.name = n
-		case py2str:
-			z.name = string(n)
+		switch args[1].(type) {
+		case string, py2str: // the name is dropped (see datetimeFrom)
 		default:
 			return nil, d.malformed("datetime.timezone name must be a str")
 		}

@@ -38,6 +38,8 @@ def model_repr(v):
         return "(" + ", ".join(model_repr(x) for x in v) + ")"
     if isinstance(v, bytearray):
         return repr(bytes(v))
+    if isinstance(v, datetime.datetime) and v.tzinfo is not None and v.utcoffset():
+        v = v.replace(tzinfo=datetime.timezone(v.utcoffset()))  # timezone names are not kept
     return repr(v)
 
 
