@@ -128,6 +128,9 @@ type ServerConfig struct {
 	// falls back across formats as Flask-Session 0.8 does.
 	Serialization string
 
+	// Codec replaces the codec chosen by Serialization.
+	Codec Codec
+
 	// PickleProtocol is the protocol used when Serialization is "pickle":
 	// 2 (default) or 0 (what Flask-Session ≤ 0.5 writes to memcached).
 	PickleProtocol int

@@ -2,7 +2,6 @@ package coatcheck
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -274,5 +273,3 @@ func toInt64(v any) (int64, bool) {
 	}
 	return 0, false
 }
-
-var errNotBound = errors.New("coatcheck: component not available")
