@@ -64,7 +64,12 @@ func (c *countingStore) Touch(ctx context.Context, k string, e time.Time) (bool,
 	return c.Store.(coatcheck.Toucher).Touch(ctx, k, e)
 }
 
-func (c *countingStore) reset() { c.gets.Store(0); c.sets.Store(0); c.deletes.Store(0); c.touches.Store(0) }
+func (c *countingStore) reset() {
+	c.gets.Store(0)
+	c.sets.Store(0)
+	c.deletes.Store(0)
+	c.touches.Store(0)
+}
 
 func (c *countingStore) keys(t *testing.T) []string {
 	var keys []string
@@ -83,7 +88,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type serverEnv struct {
