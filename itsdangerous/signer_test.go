@@ -640,3 +640,28 @@ func TestZeroAllocVerify(t *testing.T) {
 		t.Errorf("AppendSign into a large enough buffer: %v allocs/op, want 0", n)
 	}
 }
+
+func TestConcurrentUse(t *testing.T) {
+	ser, _ := NewURLSafeTimedSerializer(SerializerConfig{SecretKeys: [][]byte{[]byte("a"), []byte("b")}, KeyDerivation: HMAC})
+	done := make(chan error)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			var err error
+			for i := 0; i < 200 && err == nil; i++ {
+				data := []byte(strings.Repeat(string(rune('a'+g)), i))
+				v := ser.Dumps(data, t0)
+				var back []byte
+				back, _, err = ser.Loads(v, time.Hour, t0)
+				if err == nil && !bytes.Equal(back, data) {
+					err = errors.New("round trip mismatch")
+				}
+			}
+			done <- err
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
