@@ -1,0 +1,359 @@
+// Package mongostore is a Coatcheck session store on MongoDB (or any server
+// that speaks its wire protocol, such as FerretDB), using the official
+// driver go.mongodb.org/mongo-driver/v2.
+//
+// # Layout
+//
+// The layout is Flask-Session's (FLASK-WIRE §9.5), so a Flask application
+// and a Coatcheck one can share a collection: one document per session,
+//
+//	{_id: ObjectId, id: "<prefix><sid>", val: BinData(0, <codec bytes>), expiration: ISODate(...)}
+//
+// in the collection the caller hands to New. Flask-Session uses database
+// "flask_session" and collection "sessions" by default. The key is stored as
+// given (the Manager owns the prefix). val is BSON binary subtype 0, which is
+// what pymongo writes for Python bytes. expiration is a BSON date (UTC,
+// millisecond precision: expiries are truncated to the millisecond). A zero
+// expiry ("no expiry") is stored as expiration: null, which is what
+// Flask-Session 0.3.2 writes for non-permanent sessions.
+//
+// New creates, unless Options say otherwise, the TTL index Flask-Session 0.8
+// creates (name "expiration_1", key {expiration: 1}, expireAfterSeconds 0)
+// and a unique index "id_1" on id, which Flask-Session does not create but
+// which makes Get and Set single index look-ups and Set's upsert race-free.
+// Both calls are idempotent and match what Flask-Session 0.8 creates, so the
+// two can run against the same collection.
+//
+// # Expiry
+//
+// MongoDB's TTL monitor runs only once a minute, so expiry is also checked on
+// read: Get, Touch and Iterate ignore documents whose expiration has passed.
+// Documents whose expiration is null or absent never expire. Store implements
+// the optional Toucher, GetToucher, Iterator and Cleaner interfaces; DeleteExpired
+// (one DeleteMany) matters only where there is no TTL monitor.
+//
+// # Interoperability caveats
+//
+//   - Flask-Session 0.3.2 compares expiration with utcnow() on read and
+//     crashes (TypeError) on a null or missing expiration; 0.3.2 itself writes
+//     null for non-permanent sessions and so crashes on its own documents.
+//     Coatcheck reads such documents fine (they never expire). When sharing a
+//     collection with 0.3.2, always give sessions an expiry.
+//   - Flask-Session 0.8 does not check expiry on read and relies on the TTL
+//     index alone, so for up to a minute it may still read a session that
+//     Coatcheck already treats as gone.
+//   - FerretDB 1.x implements neither TTL indexes nor the expireAfterSeconds
+//     index option: New then fails with an error wrapping ErrTTLUnsupported.
+//     Set Options.NoTTLIndex and call DeleteExpired periodically instead.
+//
+// Store satisfies coatcheck.Store structurally; this package does not import
+// Coatcheck.
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Index names, as MongoDB derives them from the keys. TTLIndexName is the
+// index Flask-Session 0.8 creates.
+const (
+	TTLIndexName = "expiration_1"
+	IDIndexName  = "id_1"
+)
+
+var (
+	// ErrTTLUnsupported is wrapped by New's error when the server refuses to
+	// create a TTL index (FerretDB 1.x answers "Index option
+	// expireAfterSeconds is not implemented yet"). Retry with
+	// Options.NoTTLIndex and sweep with DeleteExpired.
+	ErrTTLUnsupported = errors.New("mongostore: server does not support TTL indexes")
+
+	// ErrCorrupt is wrapped by Get's error when a document's val is not BSON
+	// binary data.
+	ErrCorrupt = errors.New("mongostore: corrupt session document")
+)
+
+// Options configures a Store. The zero value is the default: create both
+// indexes.
+type Options struct {
+	// NoIndexes skips index creation altogether (for example when the
+	// indexes are managed elsewhere or the user may not create them).
+	NoIndexes bool
+
+	// NoTTLIndex skips the TTL index on expiration. Use it for servers
+	// without TTL support (FerretDB 1.x) and call DeleteExpired
+	// periodically, or expired documents are never removed (they are still
+	// never returned).
+	NoTTLIndex bool
+
+	// NoUniqueIndex skips the unique index on id (for example on an existing
+	// Flask-Session collection that already holds duplicate ids, where
+	// creating it fails).
+	NoUniqueIndex bool
+}
+
+// Store is a session store on one MongoDB collection. It is safe for
+// concurrent use.
+type Store struct {
+	coll *mongo.Collection
+}
+
+// New returns a Store on coll, creating its indexes as Options say. The
+// collection is created by the server on first use.
+func New(ctx context.Context, coll *mongo.Collection, opts Options) (*Store, error) {
+	if coll == nil {
+		return nil, errors.New("mongostore: nil collection")
+	}
+	s := &Store{coll: coll}
+	if opts.NoIndexes {
+		return s, nil
+	}
+	if !opts.NoUniqueIndex {
+		_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+			Keys:    bson.D{{Key: "id", Value: 1}},
+			Options: options.Index().SetName(IDIndexName).SetUnique(true),
+		})
+		if err != nil {
+			return nil, wrap(ctx, "create index "+IDIndexName, err)
+		}
+	}
+	if !opts.NoTTLIndex {
+		_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+			Keys:    bson.D{{Key: "expiration", Value: 1}},
+			Options: options.Index().SetName(TTLIndexName).SetExpireAfterSeconds(0),
+		})
+		if err != nil {
+			var se mongo.ServerError
+			if errors.As(err, &se) && se.HasErrorCode(codeNotImplemented) {
+				return nil, fmt.Errorf("%w (set Options.NoTTLIndex): %w", ErrTTLUnsupported, err)
+			}
+			return nil, wrap(ctx, "create index "+TTLIndexName, err)
+		}
+	}
+	return s, nil
+}
+
+// codeNotImplemented is the server error code for NotImplemented.
+const codeNotImplemented = 238
+
+// document is the Flask-Session layout, for writes.
+type document struct {
+	ID         string         `bson:"id"`
+	Val        bson.Binary    `bson:"val"`
+	Expiration *bson.DateTime `bson:"expiration"` // nil → null
+}
+
+// notExpired matches documents whose expiration is in the future, null or
+// absent, as of now.
+func notExpired(now time.Time) bson.D {
+	return bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "expiration", Value: bson.D{{Key: "$gt", Value: bson.NewDateTimeFromTime(now)}}}},
+		bson.D{{Key: "expiration", Value: nil}},
+	}}}
+}
+
+func liveFilter(key string, now time.Time) bson.D {
+	return append(bson.D{{Key: "id", Value: key}}, notExpired(now)...)
+}
+
+// Get returns the data stored under key, or found=false when there is none
+// or it has expired.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("mongostore: get: %w", err)
+	}
+	raw, err := s.coll.FindOne(ctx, liveFilter(key, time.Now()),
+		options.FindOne().SetProjection(valProjection)).Raw()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, wrap(ctx, "get", err)
+	}
+	return decodeVal(key, raw)
+}
+
+var valProjection = bson.D{{Key: "_id", Value: 0}, {Key: "val", Value: 1}}
+
+func decodeVal(key string, raw bson.Raw) ([]byte, bool, error) {
+	v, err := raw.LookupErr("val")
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %q has no val", ErrCorrupt, key)
+	}
+	_, data, ok := v.BinaryOK()
+	if !ok {
+		return nil, false, fmt.Errorf("%w: %q: val is BSON %s, not binary", ErrCorrupt, key, v.Type)
+	}
+	// Copy: the caller owns the result, independently of driver buffers.
+	return append([]byte(nil), data...), true, nil
+}
+
+// GetAndTouch reads key and moves its expiry in one round trip
+// (findAndModify), like Get followed by Touch. An expiry that has already
+// passed returns the data and deletes the key. It fetches the whole document:
+// FerretDB 1.x does not implement findAndModify's projection.
+func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) ([]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("mongostore: get and touch: %w", err)
+	}
+	now := time.Now()
+	var res *mongo.SingleResult
+	if !expiry.IsZero() && !expiry.After(now) {
+		res = s.coll.FindOneAndDelete(ctx, liveFilter(key, now))
+	} else {
+		res = s.coll.FindOneAndUpdate(ctx, liveFilter(key, now),
+			bson.D{{Key: "$set", Value: bson.D{{Key: "expiration", Value: dateOrNil(expiry)}}}})
+	}
+	raw, err := res.Raw()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, wrap(ctx, "get and touch", err)
+	}
+	return decodeVal(key, raw)
+}
+
+// Set stores data under key until expiry (zero: no expiry), replacing any
+// previous document. An expiry that has already passed deletes the key.
+func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mongostore: set: %w", err)
+	}
+	if !expiry.IsZero() && !expiry.After(time.Now()) {
+		return s.delete(ctx, "set", key)
+	}
+	doc := document{ID: key, Val: bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: data}, Expiration: dateOrNil(expiry)}
+	if doc.Val.Data == nil {
+		doc.Val.Data = []byte{}
+	}
+	var err error
+	// With the unique index, two concurrent upserts of a new key can race;
+	// the loser gets a duplicate-key error and its retry is an update.
+	// MongoDB 4.2+ retries such upserts itself; FerretDB does not, and with
+	// another client deleting the key in between a retry can race again.
+	for range maxUpsertTries {
+		_, err = s.coll.ReplaceOne(ctx, bson.D{{Key: "id", Value: key}}, doc, options.Replace().SetUpsert(true))
+		if err == nil || !mongo.IsDuplicateKeyError(err) {
+			break
+		}
+	}
+	if err != nil {
+		return wrap(ctx, "set", err)
+	}
+	return nil
+}
+
+const maxUpsertTries = 10
+
+// Delete removes key. Deleting an absent key is not an error. It removes
+// every document with that id, in case a collection without the unique index
+// holds duplicates.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mongostore: delete: %w", err)
+	}
+	return s.delete(ctx, "delete", key)
+}
+
+func (s *Store) delete(ctx context.Context, op, key string) error {
+	if _, err := s.coll.DeleteMany(ctx, bson.D{{Key: "id", Value: key}}); err != nil {
+		return wrap(ctx, op, err)
+	}
+	return nil
+}
+
+// Touch moves key's expiry without rewriting its data. It reports
+// found=false when key is absent or already expired, and never creates a
+// document. An expiry that has already passed deletes the key.
+func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("mongostore: touch: %w", err)
+	}
+	now := time.Now()
+	if !expiry.IsZero() && !expiry.After(now) {
+		res, err := s.coll.DeleteMany(ctx, liveFilter(key, now))
+		if err != nil {
+			return false, wrap(ctx, "touch", err)
+		}
+		return res.DeletedCount > 0, nil
+	}
+	res, err := s.coll.UpdateOne(ctx, liveFilter(key, now),
+		bson.D{{Key: "$set", Value: bson.D{{Key: "expiration", Value: dateOrNil(expiry)}}}})
+	if err != nil {
+		return false, wrap(ctx, "touch", err)
+	}
+	return res.MatchedCount > 0, nil
+}
+
+// Iterate calls fn with the key and expiry (zero: none) of every unexpired
+// document whose id starts with prefix, until fn returns false.
+func (s *Store) Iterate(ctx context.Context, prefix string, fn func(key string, expiry time.Time) bool) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mongostore: iterate: %w", err)
+	}
+	filter := append(bson.D{{Key: "id", Value: bson.Regex{Pattern: "^" + regexp.QuoteMeta(prefix)}}}, notExpired(time.Now())...)
+	cur, err := s.coll.Find(ctx, filter, options.Find().SetProjection(
+		bson.D{{Key: "_id", Value: 0}, {Key: "id", Value: 1}, {Key: "expiration", Value: 1}}))
+	if err != nil {
+		return wrap(ctx, "iterate", err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	for cur.Next(ctx) {
+		id, ok := cur.Current.Lookup("id").StringValueOK()
+		if !ok {
+			continue
+		}
+		var exp time.Time
+		if dt, ok := cur.Current.Lookup("expiration").DateTimeOK(); ok {
+			exp = time.UnixMilli(dt).UTC()
+		}
+		if !fn(id, exp) {
+			return nil
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return wrap(ctx, "iterate", err)
+	}
+	return nil
+}
+
+// DeleteExpired removes every document whose expiration has passed and
+// reports how many it removed. With a TTL index MongoDB does this by itself
+// (once a minute); without one (FerretDB, Options.NoTTLIndex) call it
+// periodically.
+func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("mongostore: delete expired: %w", err)
+	}
+	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "expiration", Value: bson.D{{Key: "$lte", Value: bson.NewDateTimeFromTime(time.Now())}}}})
+	if err != nil {
+		return 0, wrap(ctx, "delete expired", err)
+	}
+	return int(res.DeletedCount), nil
+}
+
+func dateOrNil(t time.Time) *bson.DateTime {
+	if t.IsZero() {
+		return nil
+	}
+	d := bson.NewDateTimeFromTime(t)
+	return &d
+}
+
+// wrap prefixes err and makes sure a cancelled or expired ctx is visible to
+// errors.Is even when the driver reports it in its own words.
+func wrap(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("mongostore: %s: %w: %w", op, cerr, err)
+	}
+	return fmt.Errorf("mongostore: %s: %w", op, err)
+}
