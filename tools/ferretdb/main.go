@@ -64,10 +64,16 @@ func run(listen, dir, level string) error {
 	}
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + filepath.ToSlash(abs) + "/",
+		Listener: ferretdb.ListenerConfig{TCP: listen},
+		Logger:   logger,
+		Handler:  "sqlite",
+		// _txlock=immediate: write transactions take the write lock at BEGIN, so
+		// concurrent writers wait (busy_timeout) instead of failing with
+		// SQLITE_BUSY when a deferred read transaction cannot be upgraded.
+		// synchronous(normal): no fsync per commit (WAL stays consistent; a
+		// test server need not survive power loss), which makes writes
+		// several times faster.
+		SQLiteURL: "file:" + filepath.ToSlash(abs) + "/?_txlock=immediate&_pragma=synchronous(normal)",
 	})
 	if err != nil {
 		return err
