@@ -64,6 +64,14 @@ func (c *countingStore) Touch(ctx context.Context, k string, e time.Time) (bool,
 	return c.Store.(coatcheck.Toucher).Touch(ctx, k, e)
 }
 
+func (c *countingStore) Iterate(ctx context.Context, prefix string, fn func(string, time.Time) bool) error {
+	return c.Store.(coatcheck.Iterator).Iterate(ctx, prefix, fn)
+}
+
+func (c *countingStore) DeleteExpired(ctx context.Context) (int, error) {
+	return c.Store.(coatcheck.Cleaner).DeleteExpired(ctx)
+}
+
 func (c *countingStore) reset() {
 	c.gets.Store(0)
 	c.sets.Store(0)
@@ -377,4 +385,41 @@ func TestServerConcurrentRequests(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestAdmin(t *testing.T) {
+	e := newServerEnv(t, coatcheck.Config{})
+	e.get(t, "/login?username=alice")
+	alice := e.cookie(t)
+	jar, _ := cookiejar.New(nil)
+	e.client.Jar = jar
+	e.get(t, "/login?username=bob")
+	a := e.m.Admin()
+	var ids []string
+	if err := a.List(context.Background(), func(id string, exp time.Time) bool { ids = append(ids, id); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 2 {
+		t.Fatalf("listed %v", ids)
+	}
+	data, found, err := a.Get(context.Background(), alice)
+	if err != nil || !found || data["username"] != "alice" {
+		t.Fatalf("Get: %v %v %v", data, found, err)
+	}
+	n, err := a.DeleteWhere(context.Background(), func(id string, d map[string]any) bool { return d["username"] == "bob" })
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteWhere: %d %v", n, err)
+	}
+	if _, body := e.get(t, "/"); body != "You are not logged in" {
+		t.Errorf("bob's revoked session still works: %q", body)
+	}
+	if _, found, _ := a.Get(context.Background(), alice); !found {
+		t.Error("alice's session was revoked too")
+	}
+	if n, err := a.PurgeExpired(context.Background()); err != nil || n != 0 {
+		t.Errorf("PurgeExpired: %d %v", n, err)
+	}
+	if coatcheck.MustNew(coatcheck.Config{SecretKey: "k"}).Admin() != nil {
+		t.Error("cookie sessions have no Admin")
+	}
 }
