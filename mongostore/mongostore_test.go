@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -356,5 +357,25 @@ func TestCancelledContext(t *testing.T) {
 	got, found, err := s.Get(context.Background(), "k")
 	if err != nil || !found || string(got) != "old" {
 		t.Errorf("after cancelled calls Get = %q, %v, %v; want the old value intact", got, found, err)
+	}
+}
+
+// TestIteratePrefixIsLiteral: the prefix becomes an anchored regular
+// expression on the server; its metacharacters must be quoted.
+func TestIteratePrefixIsLiteral(t *testing.T) {
+	s, _ := openStore(t, newColl(t))
+	ctx := context.Background()
+	for _, k := range []string{"a.b*(x):1", "aXbbb(x):2", "za.b*(x):3", "a.b*(x)"} {
+		if err := s.Set(ctx, k, []byte("v"), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	if err := s.Iterate(ctx, "a.b*(x)", func(k string, _ time.Time) bool { got = append(got, k); return true }); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(got)
+	if strings.Join(got, " ") != "a.b*(x) a.b*(x):1" {
+		t.Errorf("Iterate(%q) saw %q", "a.b*(x)", got)
 	}
 }
