@@ -27,10 +27,12 @@
 // # Expiry
 //
 // MongoDB's TTL monitor runs only once a minute, so expiry is also checked on
-// read: Get, Touch and Iterate ignore documents whose expiration has passed.
-// Documents whose expiration is null or absent never expire. Store implements
-// the optional Toucher, GetToucher, Iterator and Cleaner interfaces; DeleteExpired
-// (one DeleteMany) matters only where there is no TTL monitor.
+// read: Get, Touch and Iterate ignore documents whose expiration has passed,
+// by this process's clock (as Flask-Session 0.3.2 compares with its own).
+// Documents whose expiration is null or absent never expire. Store
+// implements the optional Toucher, GetToucher, Iterator and Cleaner
+// interfaces; DeleteExpired (one DeleteMany) matters only where there is no
+// TTL monitor.
 //
 // # Interoperability caveats
 //
