@@ -57,7 +57,7 @@ type Options struct {
 // Store is an in-memory session store. It is safe for concurrent use. The
 // zero value is not usable; call New or NewWithOptions.
 type Store struct {
-	*store // a separate object, so that the janitor does not keep Store alive
+	s *store // a separate object, so that the janitor does not keep Store alive
 }
 
 type store struct {
@@ -97,13 +97,53 @@ func NewWithOptions(opts Options) *Store {
 	}
 	if interval < 0 {
 		close(s.done)
-		return &Store{s}
+		return &Store{s: s}
 	}
 	go s.janitor(interval)
-	st := &Store{s}
-	runtime.SetFinalizer(st, func(st *Store) { st.Close() })
+	st := &Store{s: s}
+	runtime.SetFinalizer(st, func(st *Store) { st.s.close() })
 	return st
 }
+
+// Close stops the janitor and waits for it to exit. It is idempotent and
+// always returns nil. The store stays usable after Close, without the
+// janitor.
+func (st *Store) Close() error { return st.s.close() }
+
+// Get returns a copy of the data stored under key, or (nil, false, nil)
+// when the key is absent or expired.
+func (st *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	return st.s.get(ctx, key)
+}
+
+// Set stores a copy of data under key until expiry (zero: no expiry),
+// replacing any previous value and expiry. A passed expiry deletes the key.
+func (st *Store) Set(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	return st.s.set(ctx, key, data, expiry)
+}
+
+// Delete removes key. Deleting an absent key is not an error.
+func (st *Store) Delete(ctx context.Context, key string) error { return st.s.delete(ctx, key) }
+
+// Touch sets the expiry of a live entry without changing its data (a passed
+// expiry deletes it). It reports found=false for an absent or expired key,
+// and never creates one.
+func (st *Store) Touch(ctx context.Context, key string, expiry time.Time) (bool, error) {
+	return st.s.touch(ctx, key, expiry)
+}
+
+// Iterate calls fn for every unexpired entry whose key starts with prefix,
+// in no particular order, until fn returns false. It works on a snapshot of
+// the keys taken under the read lock, so fn may call the store's methods;
+// entries written or deleted during the iteration may or may not be seen.
+// Iterate returns ctx.Err() if ctx is done before it finishes.
+func (st *Store) Iterate(ctx context.Context, prefix string, fn func(key string, expiry time.Time) bool) error {
+	return st.s.iterate(ctx, prefix, fn)
+}
+
+// DeleteExpired removes every expired entry and reports how many it
+// removed. The janitor calls it periodically.
+func (st *Store) DeleteExpired(ctx context.Context) (int, error) { return st.s.deleteExpired(ctx) }
 
 func (s *store) janitor(interval time.Duration) {
 	defer close(s.done)
@@ -114,15 +154,12 @@ func (s *store) janitor(interval time.Duration) {
 		case <-s.stop:
 			return
 		case <-t.C:
-			s.deleteExpired()
+			s.sweep()
 		}
 	}
 }
 
-// Close stops the janitor and waits for it to exit. It is idempotent and
-// always returns nil. The store stays usable after Close, without the
-// janitor.
-func (s *store) Close() error {
+func (s *store) close() error {
 	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.done
 	return nil
@@ -133,9 +170,7 @@ func live(expiry, now time.Time) bool {
 	return expiry.IsZero() || now.Before(expiry)
 }
 
-// Get returns a copy of the data stored under key, or (nil, false, nil)
-// when the key is absent or expired.
-func (s *store) Get(ctx context.Context, key string) ([]byte, bool, error) {
+func (s *store) get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
@@ -151,9 +186,7 @@ func (s *store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return append(make([]byte, 0, len(it.data)), it.data...), true, nil
 }
 
-// Set stores a copy of data under key until expiry (zero: no expiry),
-// replacing any previous value and expiry. A passed expiry deletes the key.
-func (s *store) Set(ctx context.Context, key string, data []byte, expiry time.Time) error {
+func (s *store) set(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -170,8 +203,7 @@ func (s *store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 	return nil
 }
 
-// Delete removes key. Deleting an absent key is not an error.
-func (s *store) Delete(ctx context.Context, key string) error {
+func (s *store) delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -181,10 +213,7 @@ func (s *store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Touch sets the expiry of a live entry without changing its data (a passed
-// expiry deletes it). It reports found=false for an absent or expired key,
-// and never creates one.
-func (s *store) Touch(ctx context.Context, key string, expiry time.Time) (bool, error) {
+func (s *store) touch(ctx context.Context, key string, expiry time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -208,12 +237,7 @@ func (s *store) Touch(ctx context.Context, key string, expiry time.Time) (bool, 
 	return true, nil
 }
 
-// Iterate calls fn for every unexpired entry whose key starts with prefix,
-// in no particular order, until fn returns false. It works on a snapshot of
-// the keys taken under the read lock, so fn may call the store's methods;
-// entries written or deleted during the iteration may or may not be seen.
-// Iterate returns ctx.Err() if ctx is done before it finishes.
-func (s *store) Iterate(ctx context.Context, prefix string, fn func(key string, expiry time.Time) bool) error {
+func (s *store) iterate(ctx context.Context, prefix string, fn func(key string, expiry time.Time) bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -241,16 +265,14 @@ func (s *store) Iterate(ctx context.Context, prefix string, fn func(key string, 
 	return nil
 }
 
-// DeleteExpired removes every expired entry and reports how many it
-// removed. The janitor calls it periodically.
-func (s *store) DeleteExpired(ctx context.Context) (int, error) {
+func (s *store) deleteExpired(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	return s.deleteExpired(), nil
+	return s.sweep(), nil
 }
 
-func (s *store) deleteExpired() int {
+func (s *store) sweep() int {
 	now := s.now()
 	n := 0
 	s.mu.Lock()

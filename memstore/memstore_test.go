@@ -55,10 +55,10 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func (s *Store) rawLen() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.m)
+func (st *Store) rawLen() int {
+	st.s.mu.RLock()
+	defer st.s.mu.RUnlock()
+	return len(st.s.m)
 }
 
 func TestExpiryFakeClock(t *testing.T) {
@@ -117,7 +117,7 @@ func TestCloseStopsJanitor(t *testing.T) {
 		t.Fatalf("Close() = %v, want nil", err)
 	}
 	select {
-	case <-s.done:
+	case <-s.s.done:
 	default:
 		t.Fatal("janitor still running after Close returned")
 	}
@@ -147,7 +147,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 	// An unclosed, unreachable store is stopped by its finalizer.
 	inner := func() *store {
 		s := NewWithOptions(Options{CleanupInterval: time.Hour})
-		return s.store
+		return s.s
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
