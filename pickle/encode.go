@@ -315,9 +315,12 @@ func (e *encoder) str(s string, intern bool) {
 			intern = true
 		}
 	}
-	key := "s\x00" + s
-	if intern && e.sharedGet(key) {
-		return
+	var key string
+	if intern {
+		key = "s\x00" + s
+		if e.sharedGet(key) {
+			return
+		}
 	}
 	if e.proto == 0 {
 		e.buf = append(e.buf, opUnicode)
