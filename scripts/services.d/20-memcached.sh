@@ -15,7 +15,7 @@ service_memcached_up() {
   local i
   for ((i = 0; ; i++)); do
     printf 'version\r\n' | timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/11211; cat >&3; head -c 8 <&3' 2>/dev/null \
-      | grep -q '^VERSION' && break
+      | grep >/dev/null '^VERSION' && break
     if [ "$i" -ge 20 ]; then
       cc_log "127.0.0.1:11211 is open but does not answer like memcached"
       return 1

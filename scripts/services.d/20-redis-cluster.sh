@@ -14,7 +14,7 @@ _cc_redis_cluster_ports=(7001 7002 7003)
 _cc_redis_cluster_ok() {
   local p
   for p in "${_cc_redis_cluster_ports[@]}"; do
-    redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+    redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | grep >/dev/null '^cluster_state:ok' || return 1
   done
 }
 
@@ -32,7 +32,7 @@ _cc_redis_cluster_wait_ok() {
 _cc_redis_cluster_node() {
   local p=$1 i
   if cc_port_open 127.0.0.1 "$p"; then
-    if redis-cli -h 127.0.0.1 -p "$p" info cluster 2>/dev/null | grep -q '^cluster_enabled:1'; then
+    if redis-cli -h 127.0.0.1 -p "$p" info cluster 2>/dev/null | grep >/dev/null '^cluster_enabled:1'; then
       return 0
     fi
     if [ "$(redis-cli -h 127.0.0.1 -p "$p" config get dir 2>/dev/null | sed -n 2p)" = "$COATCHECK_RUN_DIR" ]; then
@@ -66,7 +66,7 @@ _cc_redis_cluster_ensure() {
   done
   # Nodes that already form a cluster may only need a moment to agree.
   if redis-cli -h 127.0.0.1 -p "${_cc_redis_cluster_ports[0]}" cluster info 2>/dev/null \
-    | grep -q '^cluster_slots_assigned:16384'; then
+    | grep >/dev/null '^cluster_slots_assigned:16384'; then
     _cc_redis_cluster_wait_ok 10 && return 0
   fi
   cc_log "creating Redis Cluster ${addrs[*]}"

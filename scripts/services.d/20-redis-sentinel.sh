@@ -17,7 +17,7 @@ service_redis_sentinel_up() {
       --logfile "$COATCHECK_RUN_DIR/redis-6380.log" || return 1
     cc_wait_port 127.0.0.1 6380 || return 1
   fi
-  if ! redis-cli -h 127.0.0.1 -p 6380 info replication 2>/dev/null | grep -q '^role:master'; then
+  if ! redis-cli -h 127.0.0.1 -p 6380 info replication 2>/dev/null | grep >/dev/null '^role:master'; then
     cc_log "127.0.0.1:6380 is not a Redis master"
     return 1
   fi
