@@ -71,7 +71,7 @@ func TestConformance(t *testing.T) {
 	table := testTable(t, pool)
 	newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1}) // creates the table
 	storetest.Run(t, func(t *testing.T) coatcheck.Store {
-		return newStore(t, pool, mysqlstore.Options{Table: table, SkipCreateTable: true})
+		return newStore(t, pool, mysqlstore.Options{Table: table, SkipCreateTable: true, CleanupInterval: -1})
 	})
 }
 
