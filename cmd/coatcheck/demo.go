@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/coatcheck/coatcheck"
+	"github.com/coatcheck/coatcheck/taggedjson"
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func demoCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg, st, err := loadConfig(ctx, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "coatcheck:", err)
+		return 1
+	}
+	defer st.close()
+	if cfg.SecretKey == "" {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		cfg.SecretKey = hex.EncodeToString(b)
+		log.Warn("no SECRET_KEY set: using a random key; sessions will not survive a restart")
+	}
+	cfg.Logger = log
+	m, err := coatcheck.New(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "coatcheck:", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "coatcheck:", err)
+		return 1
+	}
+	srv := &http.Server{Handler: accessLog(log, demoHandler(m)), ReadHeaderTimeout: 10 * time.Second}
+	log.Info("coatcheck demo listening", "url", "http://"+ln.Addr().String()+"/", "sessions", st.desc)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		fmt.Fprintln(stderr, "coatcheck:", err)
+		return 1
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+		return 0
+	}
+}
+
+// accessLog logs one line per request.
+func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "bytes", sw.bytes, "duration", time.Since(start).Round(time.Microsecond))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status, bytes int
+	wrote         bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	w.wrote = true
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var page = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{{.Title}} · Coatcheck demo</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:2em auto;padding:0 1em}
+.flash{padding:.5em 1em;border-radius:4px;background:#eef6ee;border:1px solid #9c9}
+.flash.error{background:#fbeaea;border-color:#d99}nav a{margin-right:1em}</style></head>
+<body>
+<nav><a href="/">Home</a><a href="/dashboard">Dashboard</a><a href="/counter">Counter</a><a href="/get_session">Session JSON</a>{{if .User}}<a href="/logout">Log out</a>{{else}}<a href="/login">Log in</a>{{end}}</nav>
+{{range .Flashes}}<p class="flash {{.Category}}" role="status">{{.Message}}</p>{{end}}
+<h1>{{.Title}}</h1>
+{{.Body}}
+</body></html>
+`))
+
+type pageData struct {
+	Title   string
+	User    string
+	Flashes []coatcheck.Flash
+	Body    template.HTML
+}
+
+func render(w http.ResponseWriter, s *coatcheck.Session, title string, body template.HTML) {
+	user, _ := currentUser(s)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = page.Execute(w, pageData{Title: title, User: user, Flashes: s.Flashes(), Body: body})
+}
+
+// currentUser reads the demo's "username", or Flask-Login's "_user_id".
+func currentUser(s *coatcheck.Session) (string, bool) {
+	if name, ok := coatcheck.Value[string](s, "username"); ok && name != "" {
+		return name, true
+	}
+	if id, ok := s.Get("_user_id"); ok && id != nil {
+		return fmt.Sprint(id), true
+	}
+	return "", false
+}
+
+func esc(s string) string { return template.HTMLEscapeString(s) }
+
+// demoHandler is the login/logout example of Flask's tutorials, and a few
+// routes to look at the session.
+func demoHandler(m *coatcheck.Manager) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		s := coatcheck.FromRequest(r)
+		if user, ok := currentUser(s); ok {
+			render(w, s, "Home", template.HTML("<p>Logged in as "+esc(user)+"</p>"))
+			return
+		}
+		render(w, s, "Home", `<p>You are not logged in</p><p><a href="/login">Log in</a></p>`)
+	})
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		render(w, coatcheck.FromRequest(r), "Log in", `<form method="post" action="/login">
+<label>Username <input type="text" name="username" autofocus required></label>
+<button type="submit">Log in</button></form>`)
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		name := r.FormValue("username")
+		s := coatcheck.FromRequest(r)
+		if name == "" {
+			s.FlashCategory("error", "Please enter a username")
+			http.Redirect(w, r, "/login", http.StatusFound)
+			return
+		}
+		s.Renew() // a new session id at login (session fixation)
+		s.Set("username", name)
+		s.SetPermanent(true)
+		s.Flash("You were logged in")
+		http.Redirect(w, r, "/", http.StatusFound)
+	})
+	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
+		s := coatcheck.FromRequest(r)
+		s.Pop("username")
+		s.Pop("_user_id")
+		s.Flash("You were logged out")
+		http.Redirect(w, r, "/", http.StatusFound)
+	})
+	mux.HandleFunc("/dashboard", func(w http.ResponseWriter, r *http.Request) {
+		s := coatcheck.FromRequest(r)
+		user, ok := currentUser(s)
+		if !ok {
+			s.FlashCategory("error", "Please log in to see the dashboard")
+			http.Redirect(w, r, "/login", http.StatusFound)
+			return
+		}
+		render(w, s, "Dashboard", template.HTML("<p>Welcome to your dashboard, "+esc(user)+".</p>"))
+	})
+	mux.HandleFunc("/counter", func(w http.ResponseWriter, r *http.Request) {
+		s := coatcheck.FromRequest(r)
+		n, _ := coatcheck.Value[int64](s, "counter")
+		n++
+		s.Set("counter", n)
+		render(w, s, "Counter", template.HTML("<p>You have visited this page "+strconv.FormatInt(n, 10)+" times.</p>"))
+	})
+	mux.HandleFunc("/set_session", func(w http.ResponseWriter, r *http.Request) {
+		s := coatcheck.FromRequest(r)
+		key, value := r.FormValue("key"), r.FormValue("value")
+		if key == "" {
+			key, value = "example", "Hello from Coatcheck"
+		}
+		s.Set(key, value)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "session[%q] = %q\n", key, value)
+	})
+	mux.HandleFunc("/get_session", func(w http.ResponseWriter, r *http.Request) {
+		b, err := taggedjson.Marshal(coatcheck.FromRequest(r).All())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(append(b, '\n'))
+	})
+	mux.HandleFunc("/delete_session", func(w http.ResponseWriter, r *http.Request) {
+		key := r.FormValue("key")
+		if key == "" {
+			key = "example"
+		}
+		_, ok := coatcheck.FromRequest(r).Pop(key)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "deleted %q: %v\n", key, ok)
+	})
+	mux.HandleFunc("/clear_session", func(w http.ResponseWriter, r *http.Request) {
+		coatcheck.FromRequest(r).Clear()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "session cleared\n")
+	})
+	mux.HandleFunc("/set_cookie", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "demo_cookie", Value: "cookie-value", Path: "/", MaxAge: 3600,
+			Expires: time.Now().Add(time.Hour), HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "demo_cookie set (Max-Age 3600 and Expires in one hour)\n")
+	})
+	mux.HandleFunc("/delete_cookie", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "demo_cookie", Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0)})
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "demo_cookie deleted\n")
+	})
+	return m.Handler(mux)
+}
+

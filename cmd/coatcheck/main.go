@@ -1,0 +1,78 @@
+// Command coatcheck works with Flask-compatible sessions: it decodes and
+// signs Flask session cookies, generates secret keys, manages server-side
+// sessions and runs a demo web app.
+//
+//	coatcheck keygen
+//	coatcheck cookie decode [--key K | --key-hex H] [--fallback-key K]... [--salt S] [--max-age SECONDS] [--now UNIX] COOKIE
+//	coatcheck cookie sign (--key K | --key-hex H) [--salt S] [--now UNIX] TAGGED_JSON
+//	coatcheck sessions list | show ID | delete ID | purge-expired
+//	coatcheck demo [--addr 127.0.0.1:8080]
+//
+// The sessions and demo commands read Flask's and Flask-Session's settings
+// from the environment: SECRET_KEY, SECRET_KEY_FALLBACKS (comma-separated),
+// SESSION_COOKIE_*, PERMANENT_SESSION_LIFETIME (seconds),
+// SESSION_REFRESH_EACH_REQUEST, SESSION_TYPE (cookie, memory, filesystem,
+// sqlite, redis, memcached, postgresql, mysql, mongodb, sqlalchemy) and the
+// store settings SESSION_REDIS, SESSION_MEMCACHED, SESSION_FILE_DIR,
+// SESSION_SQLITE, SESSION_SQLALCHEMY(_TABLE), SESSION_MONGODB(_DB, _COLLECT),
+// SESSION_KEY_PREFIX, SESSION_USE_SIGNER, SESSION_PERMANENT,
+// SESSION_ID_LENGTH, SESSION_SERIALIZATION_FORMAT and SESSION_FLASK_COMPAT.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage:
+  coatcheck keygen
+  coatcheck cookie decode [--key K | --key-hex H] [--fallback-key K]... [--salt S] [--max-age SECONDS] [--now UNIX] COOKIE
+  coatcheck cookie sign (--key K | --key-hex H) [--salt S] [--now UNIX] TAGGED_JSON
+  coatcheck sessions list | show ID | delete ID | purge-expired
+  coatcheck demo [--addr 127.0.0.1:8080]
+
+Settings for sessions and demo come from the environment, with Flask's and
+Flask-Session's names (SECRET_KEY, SESSION_TYPE, SESSION_REDIS, ...).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole command, testable without a process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "keygen":
+		return keygen(stdout, stderr)
+	case "cookie":
+		if len(args) < 2 {
+			break
+		}
+		switch args[1] {
+		case "decode":
+			return cookieDecode(args[2:], stdout, stderr)
+		case "sign":
+			return cookieSign(args[2:], stdout, stderr)
+		}
+	case "sessions":
+		return sessionsCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "demo":
+		return demoCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprint(stderr, usage)
+	return 2
+}
