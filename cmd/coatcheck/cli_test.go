@@ -33,11 +33,11 @@ type cookieVectors struct {
 			Lossless    bool   `json:"lossless_roundtrip"`
 		} `json:"cookies"`
 		Negative []struct {
-			ID          string `json:"id"`
-			CookieValue string `json:"cookie_value"`
+			ID          string                 `json:"id"`
+			CookieValue string                 `json:"cookie_value"`
 			SecretKey   struct{ Value string } `json:"secret_key"`
-			Now         int64  `json:"now"`
-			Outcome     string `json:"outcome"`
+			Now         int64                  `json:"now"`
+			Outcome     string                 `json:"outcome"`
 		} `json:"negative"`
 	} `json:"stacks"`
 }

@@ -198,4 +198,3 @@ func cookieSign(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, v)
 	return 0
 }
-

@@ -240,4 +240,3 @@ func demoHandler(m *coatcheck.Manager) http.Handler {
 	})
 	return m.Handler(mux)
 }
-

@@ -153,7 +153,9 @@ func TestDemoEverySessionType(t *testing.T) {
 		{"filesystem", func(*testing.T) map[string]string {
 			return map[string]string{"SESSION_FILE_DIR": filepath.Join(dir, "fs")}
 		}},
-		{"sqlite", func(*testing.T) map[string]string { return map[string]string{"SESSION_SQLITE": filepath.Join(dir, "s.db")} }},
+		{"sqlite", func(*testing.T) map[string]string {
+			return map[string]string{"SESSION_SQLITE": filepath.Join(dir, "s.db")}
+		}},
 		{"redis", func(t *testing.T) map[string]string {
 			return map[string]string{"SESSION_REDIS": storetest.RequireEnv(t, "COATCHECK_REDIS_URL"), "SESSION_KEY_PREFIX": "demotest:"}
 		}},
