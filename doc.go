@@ -1,0 +1,63 @@
+// Package coatcheck is Flask's session system for net/http: a per-request
+// session dict that survives between requests, kept either in a signed cookie
+// byte-compatible with Flask's, or in a server-side store in Flask-Session's
+// layouts, so Go and Flask services can share one login.
+//
+// # Quick start
+//
+//	sessions := coatcheck.MustNew(coatcheck.Config{SecretKey: "the Flask app's SECRET_KEY"})
+//	http.ListenAndServe(addr, sessions.Handler(mux))
+//
+//	// in a handler
+//	s := coatcheck.FromRequest(r)
+//	s.Set("username", "alice")
+//	name, ok := coatcheck.Value[string](s, "username")
+//
+// # How a request goes
+//
+// (*Manager).Handler puts an unopened Session in the request context. The
+// first method that needs the data opens it (SessionInterface.Open): the
+// cookie is verified, or the store read. Just before the first byte of the
+// response (WriteHeader, Write, Flush, Hijack, ReadFrom), or when the handler
+// returns without writing, the session is saved (SessionInterface.Save):
+// Set-Cookie and Vary: Cookie are added by Flask's rules and the store is
+// written if the session was modified. A request that never touches its
+// session costs no decode and no store round trip — except that, as in
+// Flask, a permanent cookie is re-issued on every request while
+// RefreshEachRequest is on, which needs its content.
+//
+// # Failures
+//
+// A rejected cookie (bad signature, expired, tampered, unknown server-side id)
+// gives an empty new session, as in Flask; Session.Reason says why
+// (ErrNoSession, ErrInvalidSession, and for cookies the itsdangerous error).
+// A failure — the store unreachable (ErrStoreUnavailable), a validly signed
+// but undecodable payload (ErrBadPayload), a write without a secret key
+// (ErrNoSecretKey), a cookie larger than MaxCookieSize (ErrCookieTooLarge), a
+// value the codec cannot encode (ErrUnsupportedValue) — never hands out a
+// fresh session or drops a write: the response is replaced by
+// Config.ErrorHandler (by default 503 for the store, 500 otherwise, the cause
+// logged), and Session.Err reports it to the handler.
+//
+// # Server-side sessions
+//
+// With Config.Store set, the cookie carries only a random session id (32
+// bytes from crypto/rand, base64url, optionally signed as Flask-Session's
+// SESSION_USE_SIGNER does) and the data lives in the store under
+// SESSION_KEY_PREFIX + id, encoded as Flask-Session 0.8 does (msgpack) or as
+// chosen (json, pickle). An id the store does not know is never adopted;
+// empty sessions are never stored; an unmodified session's expiry is moved
+// with Touch (or GetAndTouch in the same round trip) instead of a rewrite.
+// Session.Renew gives a new id at login, Session.Destroy deletes the entry,
+// ServerConfig.IdleTimeout and AbsoluteLifetime bound a session's life.
+// Config.Server.FlaskSessionCompat ("0.3" … "0.8") matches a Flask-Session
+// version's ids and formats. The Store contract is in store.go; package
+// storetest checks any implementation against it.
+//
+// # Concurrency
+//
+// A Session is safe for use by the goroutines of one request. Concurrent
+// requests of one client each load their own copy and the last save wins, as
+// in Flask and Flask-Session; the Store contract leaves room for a
+// compare-and-set extension that will make concurrent updates lossless.
+package coatcheck
