@@ -448,7 +448,9 @@ func scsWrite(sm *scs.SessionManager, s *seen) http.Handler {
 	}))
 }
 
-func scsUntouched(sm *scs.SessionManager, s *seen) http.Handler { return sm.LoadAndSave(bareHandler(s)) }
+func scsUntouched(sm *scs.SessionManager, s *seen) http.Handler {
+	return sm.LoadAndSave(bareHandler(s))
+}
 
 func scsCookie(b *testing.B, sm *scs.SessionManager) string {
 	w := serve(scsWrite(sm, &seen{}), template(""))

@@ -204,7 +204,6 @@ func redisClient(b *testing.B, prefix string) (*redis.Client, *countHook) {
 	return c, hook
 }
 
-
 // setsCookie and noCookie are post checks.
 func setsCookie(w *discardWriter) bool { return len(w.h["Set-Cookie"]) == 1 }
 func noCookie(w *discardWriter) bool   { return len(w.h["Set-Cookie"]) == 0 }
