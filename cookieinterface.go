@@ -39,26 +39,37 @@ func newCookieInterface(cfg *Config) (*cookieInterface, error) {
 
 // Open implements SessionInterface.
 func (ci *cookieInterface) Open(r *http.Request) (*Session, error) {
-	if ci.codec == nil {
+	s := &Session{loaded: true}
+	if err := ci.openInto(r, s); err != nil {
+		return nil, err
+	}
+	if s.null {
 		return nil, nil
 	}
-	c, err := r.Cookie(ci.cfg.CookieName)
-	if err != nil || c.Value == "" {
-		s := NewSession(nil, true)
-		s.reason = ErrNoSession
-		return s, nil
+	return s, nil
+}
+
+func (ci *cookieInterface) openInto(r *http.Request, s *Session) error {
+	if ci.codec == nil {
+		s.null = true
+		return nil
 	}
-	data, err := ci.codec.decode(c.Value, ci.cfg.Now())
+	value, ok := cookieValue(r, ci.cfg.CookieName)
+	if !ok || value == "" {
+		s.isNew, s.reason = true, ErrNoSession
+		return nil
+	}
+	data, err := ci.codec.decode(value, ci.cfg.Now())
 	if err != nil {
 		if errors.Is(err, ErrBadPayload) {
-			return nil, err
+			return err
 		}
 		ci.cfg.logger().Debug("coatcheck: session cookie rejected", "path", r.URL.Path, "err", err)
-		s := NewSession(nil, true)
-		s.reason = fmt.Errorf("%w: %w", ErrInvalidSession, err)
-		return s, nil
+		s.isNew, s.reason = true, fmt.Errorf("%w: %w", ErrInvalidSession, err)
+		return nil
 	}
-	return NewSession(data, false), nil
+	s.data = data
+	return nil
 }
 
 // Save implements SessionInterface with Flask's save_session rules: Vary:

@@ -30,6 +30,9 @@ func (s *Session) FlashCategory(category, message string) {
 	case pyval.Tuple:
 		list = append(list, old...)
 	}
+	if s.data == nil {
+		s.data = make(map[string]any, 1)
+	}
 	s.data[FlashesKey] = append(list, pyval.Tuple{category, message})
 	s.modified = true
 }

@@ -97,19 +97,34 @@ func FromContext(ctx context.Context) *Session {
 // FromRequest is FromContext(r.Context()).
 func FromRequest(r *http.Request) *Session { return FromContext(r.Context()) }
 
+// reqState is everything the middleware keeps for one request, in one
+// allocation: it is the request's context (carrying the session), the
+// session and the response writer wrapper.
+type reqState struct {
+	context.Context // the incoming request's context
+	s               Session
+	w               responseWriter
+}
+
+// Value returns the session for ctxKey and defers every other key.
+func (st *reqState) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return &st.s
+	}
+	return st.Context.Value(key)
+}
+
 // Handler wraps next with session handling: the session is loaded lazily
 // when next touches it, and saved just before the first byte of the
 // response is written (or when next returns without writing).
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := &Session{}
-		s.ctx = r.Context()
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
-		req := r
-		s.open = func() (*Session, error) { return m.iface.Open(req) }
-		sw := &responseWriter{ResponseWriter: w, m: m, r: r, s: s}
-		next.ServeHTTP(sw, r)
-		sw.commit()
+		st := &reqState{Context: r.Context()}
+		r = r.WithContext(st)
+		st.s.m, st.s.r = m, r
+		st.w = responseWriter{ResponseWriter: w, m: m, r: r, s: &st.s}
+		next.ServeHTTP(&st.w, r)
+		st.w.commit()
 	})
 }
 
@@ -149,8 +164,41 @@ func (m *Manager) needsSaveUnopened(r *http.Request) bool {
 	if m.cookie == nil || !m.cfg.refreshEach() {
 		return false
 	}
-	c, err := r.Cookie(m.cfg.CookieName)
-	return err == nil && c.Value != ""
+	v, ok := cookieValue(r, m.cfg.CookieName)
+	return ok && v != ""
+}
+
+// cookieValue returns the value of the first valid cookie called name, as
+// r.Cookie does, without allocating.
+func cookieValue(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if validCookieValue(v) {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// validCookieValue is net/http's rule for the bytes of a cookie value.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -68,22 +68,21 @@ func (si *serverInterface) expiry(now, deadline time.Time) time.Time {
 	return e
 }
 
-func (si *serverInterface) fresh(reason error) (*Session, error) {
+// fresh makes s a new session with a new id.
+func (si *serverInterface) fresh(s *Session, reason error) error {
 	id, err := si.newID()
 	if err != nil {
-		return nil, fmt.Errorf("coatcheck: generating a session id: %w", err)
+		return fmt.Errorf("coatcheck: generating a session id: %w", err)
 	}
-	data := map[string]any{}
+	s.data = nil
 	if si.cfg.Server.permanent() {
-		data[PermanentKey] = true
+		s.data = map[string]any{PermanentKey: true}
 	}
-	s := NewSession(data, true)
-	s.id = id
-	s.reason = reason
+	s.isNew, s.id, s.reason, s.fromStore = true, id, reason, false
 	if si.cfg.Server.AbsoluteLifetime > 0 {
 		s.deadline = si.cfg.Now().Add(si.cfg.Server.AbsoluteLifetime)
 	}
-	return s, nil
+	return nil
 }
 
 func storeErr(op string, err error) error {
@@ -92,28 +91,41 @@ func storeErr(op string, err error) error {
 
 // Open implements SessionInterface.
 func (si *serverInterface) Open(r *http.Request) (*Session, error) {
+	s := &Session{loaded: true}
+	if err := si.openInto(r, s); err != nil {
+		return nil, err
+	}
+	if s.null {
+		return nil, nil
+	}
+	return s, nil
+}
+
+func (si *serverInterface) openInto(r *http.Request, s *Session) error {
 	cfg := si.cfg
 	if cfg.Server.UseSigner && si.signer == nil {
-		return nil, nil // no SECRET_KEY: null session, like Flask-Session 0.3
+		s.null = true // no SECRET_KEY: null session, like Flask-Session 0.3
+		return nil
 	}
-	c, err := r.Cookie(cfg.CookieName)
-	if err != nil || c.Value == "" {
-		return si.fresh(ErrNoSession)
+	id, ok := cookieValue(r, cfg.CookieName)
+	if !ok || id == "" {
+		return si.fresh(s, ErrNoSession)
 	}
-	id := c.Value
 	if si.signer != nil {
-		if id, err = si.signer.unsign(c.Value); err != nil {
-			return si.fresh(fmt.Errorf("%w: %w", ErrInvalidSession, err))
+		var err error
+		if id, err = si.signer.unsign(id); err != nil {
+			return si.fresh(s, fmt.Errorf("%w: %w", ErrInvalidSession, err))
 		}
 	}
 	if !si.validID(id) {
-		return si.fresh(fmt.Errorf("%w: malformed session id", ErrInvalidSession))
+		return si.fresh(s, fmt.Errorf("%w: malformed session id", ErrInvalidSession))
 	}
 	ctx := r.Context()
 	now := cfg.Now()
 	key := si.key(id)
 	var data []byte
 	var found, touched bool
+	var err error
 	if gt, ok := si.store.(GetToucher); ok && si.refreshes() && cfg.Server.AbsoluteLifetime == 0 {
 		data, found, err = gt.GetAndTouch(ctx, key, si.expiry(now, time.Time{}))
 		touched = true
@@ -121,15 +133,15 @@ func (si *serverInterface) Open(r *http.Request) (*Session, error) {
 		data, found, err = si.store.Get(ctx, key)
 	}
 	if err != nil {
-		return nil, storeErr("load", err)
+		return storeErr("load", err)
 	}
 	if !found {
 		// never adopt an id the store does not know (session fixation)
-		return si.fresh(fmt.Errorf("%w: unknown or expired session id", ErrInvalidSession))
+		return si.fresh(s, fmt.Errorf("%w: unknown or expired session id", ErrInvalidSession))
 	}
 	m, err := si.codec.Decode(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: stored session %q: %w", ErrBadPayload, key, err)
+		return fmt.Errorf("%w: stored session %q: %w", ErrBadPayload, key, err)
 	}
 	var deadline time.Time
 	if v, ok := m[deadlineKey]; ok {
@@ -139,17 +151,13 @@ func (si *serverInterface) Open(r *http.Request) (*Session, error) {
 		}
 		if !deadline.IsZero() && !now.Before(deadline) {
 			if err := si.store.Delete(ctx, key); err != nil {
-				return nil, storeErr("delete", err)
+				return storeErr("delete", err)
 			}
-			return si.fresh(fmt.Errorf("%w: absolute session lifetime exceeded", ErrInvalidSession))
+			return si.fresh(s, fmt.Errorf("%w: absolute session lifetime exceeded", ErrInvalidSession))
 		}
 	}
-	s := NewSession(m, false)
-	s.id = id
-	s.fromStore = true
-	s.touched = touched
-	s.deadline = deadline
-	return s, nil
+	s.data, s.id, s.fromStore, s.touched, s.deadline = m, id, true, touched, deadline
+	return nil
 }
 
 // empty reports Flask-Session 0.8's falsy session: no keys but _permanent.
@@ -176,7 +184,7 @@ func (si *serverInterface) Save(r *http.Request, s *Session, h http.Header) erro
 				return storeErr("delete", err)
 			}
 		}
-		if _, err := r.Cookie(cfg.CookieName); err == nil || s.modified {
+		if _, sent := cookieValue(r, cfg.CookieName); sent || s.modified {
 			addVaryCookie(h)
 			return cfg.setCookie(h, cookieSpec{name: cfg.CookieName, delete: true})
 		}

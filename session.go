@@ -3,6 +3,7 @@ package coatcheck
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -35,9 +36,9 @@ const deadlineKey = "_cc_deadline"
 type Session struct {
 	mu sync.Mutex
 
-	// set by the middleware
-	open func() (*Session, error) // nil once loaded
-	ctx  context.Context
+	// set by the middleware; the session opens itself through m on first use
+	m *Manager
+	r *http.Request
 
 	data     map[string]any
 	loaded   bool
@@ -64,43 +65,49 @@ type Session struct {
 // for SessionInterface implementations. isNew reports that no stored session
 // was found for the request.
 func NewSession(data map[string]any, isNew bool) *Session {
-	if data == nil {
-		data = map[string]any{}
-	}
 	return &Session{data: data, loaded: true, isNew: isNew}
 }
 
 // newNullSession is Flask's NullSession: empty and read-only.
 func newNullSession() *Session {
-	return &Session{data: map[string]any{}, loaded: true, null: true}
+	return &Session{loaded: true, null: true}
 }
 
 // detached is handed out when there is no middleware: every use fails.
 func detachedSession() *Session {
-	return &Session{data: map[string]any{}, loaded: true, null: true, err: ErrNoMiddleware}
+	return &Session{loaded: true, null: true, err: ErrNoMiddleware}
 }
 
-// load runs the lazy open once. Callers hold s.mu.
+// inPlaceOpener is implemented by the built-in interfaces: they open
+// straight into the middleware's Session instead of allocating another.
+type inPlaceOpener interface {
+	openInto(r *http.Request, s *Session) error
+}
+
+// load runs the lazy open once. Callers hold s.mu. s.data may stay nil (an
+// empty session) until the first write.
 func (s *Session) load() {
 	if s.loaded {
 		return
 	}
 	s.loaded = true
-	open := s.open
-	s.open = nil
-	loaded, err := open()
+	if s.m == nil {
+		return
+	}
+	if o, ok := s.m.iface.(inPlaceOpener); ok {
+		if err := o.openInto(s.r, s); err != nil {
+			s.err, s.data = err, nil
+		}
+		return
+	}
+	loaded, err := s.m.iface.Open(s.r)
 	switch {
 	case err != nil:
 		s.err = err
-		s.data = map[string]any{}
 	case loaded == nil:
 		s.null = true
-		s.data = map[string]any{}
 	default:
 		s.data = loaded.data
-		if s.data == nil {
-			s.data = map[string]any{}
-		}
 		s.isNew = loaded.isNew
 		s.reason = loaded.reason
 		s.id = loaded.id
@@ -157,6 +164,9 @@ func (s *Session) Set(key string, value any) {
 	defer s.mu.Unlock()
 	if !s.write() {
 		return
+	}
+	if s.data == nil {
+		s.data = make(map[string]any, 1)
 	}
 	s.data[key] = value
 	s.modified = true
@@ -335,12 +345,12 @@ func (s *Session) Destroy() {
 	s.modified = true
 }
 
-// Context returns the request context the session was opened with.
+// Context returns the context of the request the session belongs to.
 func (s *Session) Context() context.Context {
-	if s.ctx == nil {
+	if s.r == nil {
 		return context.Background()
 	}
-	return s.ctx
+	return s.r.Context()
 }
 
 // String describes the session for logs without its data.

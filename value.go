@@ -26,6 +26,20 @@ func Value[T any](s *Session, key string) (T, bool) {
 	if t, ok := v.(T); ok {
 		return t, true
 	}
+	// the common conversions without reflection
+	switch p := any(&zero).(type) {
+	case *int:
+		if i, ok := pyval.Int(v); ok && int64(int(i)) == i {
+			*p = int(i)
+			return zero, true
+		}
+	case *string:
+		if m, ok := v.(pyval.Markup); ok {
+			*p = string(m)
+			return zero, true
+		}
+		return zero, false
+	}
 	out, ok := convert(v, reflect.TypeOf(&zero).Elem())
 	if !ok {
 		return zero, false
