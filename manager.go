@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"time"
 )
@@ -168,16 +169,32 @@ func (m *Manager) needsSaveUnopened(r *http.Request) bool {
 	return ok && v != ""
 }
 
-// cookieValue returns the value of the first valid cookie called name, as
-// r.Cookie does, without allocating.
+// cookieValue returns the value of the first valid cookie called name,
+// exactly as r.Cookie finds it (FuzzCookieValue checks the two agree), but
+// without allocating.
 func cookieValue(r *http.Request, name string) (string, bool) {
-	for _, line := range r.Header["Cookie"] {
+	lines := r.Header["Cookie"]
+	if len(lines) == 0 {
+		return "", false
+	}
+	n := 0
+	for _, line := range lines {
+		n += strings.Count(line, ";") + 1
+	}
+	if n > maxCookies {
+		return "", false // net/http ignores every cookie past its limit
+	}
+	for _, line := range lines {
+		line = textproto.TrimString(line)
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
-			k, v, ok := strings.Cut(part, "=")
-			if !ok || k != name {
+			part = textproto.TrimString(part)
+			if part == "" {
+				continue
+			}
+			k, v, _ := strings.Cut(part, "=")
+			if textproto.TrimString(k) != name {
 				continue
 			}
 			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
@@ -190,6 +207,10 @@ func cookieValue(r *http.Request, name string) (string, bool) {
 	}
 	return "", false
 }
+
+// maxCookies is net/http's default limit of cookies per request
+// (GODEBUG httpcookiemaxnum).
+const maxCookies = 3000
 
 // validCookieValue is net/http's rule for the bytes of a cookie value.
 func validCookieValue(v string) bool {

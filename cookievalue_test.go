@@ -1,0 +1,33 @@
+package coatcheck
+
+import (
+	"net/http"
+	"testing"
+)
+
+// cookieValue must agree with net/http's (*Request).Cookie, which it
+// replaces on the hot path.
+func FuzzCookieValue(f *testing.F) {
+	for _, s := range []string{
+		"session=abc", "a=1; session=eyJ1c2VyX2lkIjo0Mn0.ZVPxAA.tfs1XJDK6i-qRamcxAFwBWdY-u8",
+		`session="quoted"`, "session=", "session", "session=a b", "session=a;session=b",
+		" session = x ", "session=x\\y", "other=1;;; session=2", `session="`, "session=\"a\"b",
+		"session=é", "SESSION=x", "session=a=b", "session=\x7f",
+	} {
+		f.Add(s, "")
+	}
+	f.Add("session=a", "session=b")
+	f.Fuzz(func(t *testing.T, line1, line2 string) {
+		r := &http.Request{Header: http.Header{}}
+		r.Header.Add("Cookie", line1)
+		if line2 != "" {
+			r.Header.Add("Cookie", line2)
+		}
+		got, gotOK := cookieValue(r, "session")
+		c, err := r.Cookie("session")
+		wantOK := err == nil
+		if gotOK != wantOK || (wantOK && got != c.Value) {
+			t.Fatalf("cookieValue(%q, %q) = %q, %v; net/http: %+v, %v", line1, line2, got, gotOK, c, err)
+		}
+	})
+}
