@@ -75,3 +75,19 @@ type Cleaner interface {
 type GetToucher interface {
 	GetAndTouch(ctx context.Context, key string, expiry time.Time) (data []byte, found bool, err error)
 }
+
+// CompareAndSetter is implemented by stores that can replace a value only if
+// it has not changed since it was read: an atomic read-modify-write, which
+// the Manager uses to make concurrent updates of one session lossless.
+//
+// CompareAndSet stores data under key until expiry (zero: none) and reports
+// swapped=true only if the live value under key equals old byte for byte; a
+// nil old means "only if absent" (an empty, non-nil old is the empty value).
+// An expired entry counts as absent. Otherwise it changes nothing and reports
+// swapped=false with a nil error. A passed expiry with a matching old deletes
+// the entry. Comparing bytes rather than a version counter keeps every
+// Flask-Session layout unchanged; a value that changed and changed back
+// compares equal, which is harmless for the Manager's merge.
+type CompareAndSetter interface {
+	CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (swapped bool, err error)
+}

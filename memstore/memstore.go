@@ -30,6 +30,7 @@
 package memstore
 
 import (
+	"bytes"
 	"context"
 	"runtime"
 	"strings"
@@ -125,6 +126,12 @@ func (st *Store) Set(ctx context.Context, key string, data []byte, expiry time.T
 // Delete removes key. Deleting an absent key is not an error.
 func (st *Store) Delete(ctx context.Context, key string) error { return st.s.delete(ctx, key) }
 
+// CompareAndSet replaces the value under key only if it still equals old
+// (nil old: only if absent), atomically; see coatcheck.CompareAndSetter.
+func (st *Store) CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (bool, error) {
+	return st.s.compareAndSet(ctx, key, old, data, expiry)
+}
+
 // Touch sets the expiry of a live entry without changing its data (a passed
 // expiry deletes it). It reports found=false for an absent or expired key,
 // and never creates one.
@@ -211,6 +218,26 @@ func (s *store) delete(ctx context.Context, key string) error {
 	delete(s.m, key)
 	s.mu.Unlock()
 	return nil
+}
+
+func (s *store) compareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.m[key]
+	ok = ok && live(it.expiry, now)
+	if old == nil && ok || old != nil && (!ok || !bytes.Equal(it.data, old)) {
+		return false, nil
+	}
+	if !live(expiry, now) {
+		delete(s.m, key)
+		return true, nil
+	}
+	s.m[key] = item{data: append(make([]byte, 0, len(data)), data...), expiry: expiry}
+	return true, nil
 }
 
 func (s *store) touch(ctx context.Context, key string, expiry time.Time) (bool, error) {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coatcheck/coatcheck"
@@ -33,6 +34,8 @@ var checks = []check{
 	{"Touch", checkTouch},
 	{"Iterate", checkIterate},
 	{"IterateStop", checkIterateStop},
+	{"CompareAndSet", checkCompareAndSet},
+	{"CompareAndSetConcurrent", checkCompareAndSetConcurrent},
 }
 
 var expiryChecks = []check{
@@ -41,6 +44,7 @@ var expiryChecks = []check{
 	{"Touch", checkExpiryTouch},
 	{"Iterate", checkExpiryIterate},
 	{"DeleteExpired", checkExpiryDeleteExpired},
+	{"CompareAndSet", checkExpiryCompareAndSet},
 }
 
 // ---- helpers ----
@@ -825,4 +829,121 @@ func (c *checker) deleteExpiredOnce(cl coatcheck.Cleaner, prefix string, final b
 		return false, c.wantIterate(it, c.ns+prefix, map[string]time.Time{long: longExp, none: {}}, "after DeleteExpired")
 	}
 	return false, nil
+}
+
+// ---- compare-and-set ----
+
+func checkCompareAndSet(c *checker) error {
+	cas, ok := c.store.(coatcheck.CompareAndSetter)
+	if !ok {
+		return skipError("store does not implement coatcheck.CompareAndSetter")
+	}
+	k := c.key("cas:k")
+	swap := func(old, data []byte, why string, want bool) {
+		got, err := cas.CompareAndSet(c.ctx, k, old, data, hour())
+		if err != nil || got != want {
+			c.errorf("CompareAndSet(%q, old=%s, new=%s) %s = (%v, %v), want (%v, nil)", k, show(old), show(data), why, got, err, want)
+		}
+	}
+	swap(nil, []byte("v1"), "on an absent key with nil old", true)
+	c.wantValue(k, []byte("v1"), "after an insert by CompareAndSet")
+	swap(nil, []byte("clobber"), "with nil old on a present key", false)
+	c.wantValue(k, []byte("v1"), "after a CompareAndSet that must fail (nil old, key present)")
+	swap([]byte("v0"), []byte("clobber"), "with a stale old value", false)
+	swap([]byte("v"), []byte("clobber"), "with a prefix of the value as old", false)
+	c.wantValue(k, []byte("v1"), "after a CompareAndSet with a stale old value")
+	swap([]byte("v1"), []byte("v2"), "with the current value as old", true)
+	c.wantValue(k, []byte("v2"), "after a successful CompareAndSet")
+	swap([]byte("v2"), []byte{}, "to an empty value", true)
+	swap([]byte{}, []byte("v3"), "from an empty (non-nil) old value", true)
+	c.wantValue(k, []byte("v3"), "after swapping from the empty value")
+	if err := c.del(k); err != nil {
+		return err
+	}
+	swap([]byte("v3"), []byte("resurrected"), "on a deleted key with its last value as old", false)
+	c.wantAbsent(k, "after a CompareAndSet on a deleted key (it must not resurrect it)")
+
+	cctx, cancel := context.WithCancel(c.ctx)
+	cancel()
+	if err := c.set(k, []byte("kept"), hour()); err != nil {
+		return err
+	}
+	if _, err := cas.CompareAndSet(cctx, k, []byte("kept"), []byte("lost"), hour()); !errors.Is(err, context.Canceled) {
+		c.errorf("CompareAndSet with a cancelled context: err = %v, want one wrapping context.Canceled", err)
+	}
+	c.wantValue(k, []byte("kept"), "after a CompareAndSet with a cancelled context")
+	return nil
+}
+
+// checkCompareAndSetConcurrent: goroutines increment one counter with
+// read-modify-write loops; none of the increments may be lost.
+func checkCompareAndSetConcurrent(c *checker) error {
+	cas, ok := c.store.(coatcheck.CompareAndSetter)
+	if !ok {
+		return skipError("store does not implement coatcheck.CompareAndSetter")
+	}
+	k := c.key("cas:counter")
+	if err := c.set(k, []byte("0"), hour()); err != nil {
+		return err
+	}
+	const workers, each = 20, 5
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				for attempt := 0; ; attempt++ {
+					old, found, err := c.store.Get(c.ctx, k)
+					if err != nil || !found || attempt > 1000 {
+						failed.Add(1)
+						return
+					}
+					n, _ := strconv.Atoi(string(old))
+					ok, err := cas.CompareAndSet(c.ctx, k, old, []byte(strconv.Itoa(n+1)), hour())
+					if err != nil {
+						failed.Add(1)
+						return
+					}
+					if ok {
+						break
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		c.errorf("%d read-modify-write loops failed (error, key vanished, or 1000 conflicts in a row)", n)
+	}
+	c.wantValue(k, []byte(strconv.Itoa(workers*each)), fmt.Sprintf("after %d concurrent CompareAndSet increments (a lost update shows as a smaller count)", workers*each))
+	return nil
+}
+
+// checkExpiryCompareAndSet: an expired entry counts as absent.
+func checkExpiryCompareAndSet(c *checker) error {
+	cas, ok := c.store.(coatcheck.CompareAndSetter)
+	if !ok {
+		return skipError("store does not implement coatcheck.CompareAndSetter")
+	}
+	exp := time.Now().Add(c.opts.lead())
+	stale, insert := c.key("ecas:stale"), c.key("ecas:insert")
+	for _, k := range []string{stale, insert} {
+		if err := c.set(k, []byte("old"), exp); err != nil {
+			return err
+		}
+	}
+	c.opts.sleepPast(exp)
+	got, err := cas.CompareAndSet(c.ctx, stale, []byte("old"), []byte("revived"), hour())
+	if err != nil || got {
+		c.errorf("CompareAndSet(%q, old=the expired value) = (%v, %v), want (false, nil): an expired entry is absent", stale, got, err)
+	}
+	c.wantAbsent(stale, "after a CompareAndSet against an expired entry")
+	got, err = cas.CompareAndSet(c.ctx, insert, nil, []byte("new"), hour())
+	if err != nil || !got {
+		c.errorf("CompareAndSet(%q, nil old) over an expired entry = (%v, %v), want (true, nil): an expired entry is absent", insert, got, err)
+	}
+	c.wantValue(insert, []byte("new"), "after inserting over an expired entry")
+	return nil
 }

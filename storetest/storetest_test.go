@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"runtime"
@@ -16,32 +17,36 @@ import (
 type bug int
 
 const (
-	noBug              bug = iota
-	bugIgnoreExpiry        // Get and Iterate return expired entries; past Sets store
-	bugZeroIsExpired       // a zero expiry is treated as already expired
-	bugNotFoundErr         // Get of an absent key returns an error
-	bugNotFoundEmpty       // Get of an absent key returns []byte{}, false, nil
-	bugAliasSet            // Set keeps the caller's slice
-	bugAliasGet            // Get returns the stored slice
-	bugDeleteAbsentErr     // Delete of an absent key returns an error
-	bugIgnoreCtx           // methods ignore ctx
-	bugSetDespiteCtx       // Set writes, then reports ctx.Err()
-	bugKeepExpiry          // overwriting keeps the old expiry
-	bugEmptyIsAbsent       // an empty value reads as not found
-	bugSevenBit            // values are stored with the high bit cleared
-	bugTruncate64K         // values are truncated to 64 KiB
-	bugDeleteByPrefix      // Delete("p:a:x") deletes every key starting with "p:a"
-	bugLoseWrites          // every 97th Set is silently dropped
-	bugTouchCreates        // Touch of an absent key creates it
-	bugTouchRevives        // Touch of an expired key revives it
-	bugTouchClobbers       // Touch empties the data
-	bugTouchIgnored        // Touch reports found but does nothing
-	bugIterAll             // Iterate ignores the prefix
-	bugIterNoStop          // Iterate ignores fn's result
-	bugIterZeroUnix        // Iterate reports time.Unix(0, 0) for no expiry
-	bugIterSeconds         // Iterate reports the expiry 1000× too far
-	bugCleanAll            // DeleteExpired removes every entry
-	bugCleanCountZero      // DeleteExpired removes but reports 0
+	noBug               bug = iota
+	bugIgnoreExpiry         // Get and Iterate return expired entries; past Sets store
+	bugZeroIsExpired        // a zero expiry is treated as already expired
+	bugNotFoundErr          // Get of an absent key returns an error
+	bugNotFoundEmpty        // Get of an absent key returns []byte{}, false, nil
+	bugAliasSet             // Set keeps the caller's slice
+	bugAliasGet             // Get returns the stored slice
+	bugDeleteAbsentErr      // Delete of an absent key returns an error
+	bugIgnoreCtx            // methods ignore ctx
+	bugSetDespiteCtx        // Set writes, then reports ctx.Err()
+	bugKeepExpiry           // overwriting keeps the old expiry
+	bugEmptyIsAbsent        // an empty value reads as not found
+	bugSevenBit             // values are stored with the high bit cleared
+	bugTruncate64K          // values are truncated to 64 KiB
+	bugDeleteByPrefix       // Delete("p:a:x") deletes every key starting with "p:a"
+	bugLoseWrites           // every 97th Set is silently dropped
+	bugTouchCreates         // Touch of an absent key creates it
+	bugTouchRevives         // Touch of an expired key revives it
+	bugTouchClobbers        // Touch empties the data
+	bugTouchIgnored         // Touch reports found but does nothing
+	bugIterAll              // Iterate ignores the prefix
+	bugIterNoStop           // Iterate ignores fn's result
+	bugIterZeroUnix         // Iterate reports time.Unix(0, 0) for no expiry
+	bugIterSeconds          // Iterate reports the expiry 1000× too far
+	bugCleanAll             // DeleteExpired removes every entry
+	bugCleanCountZero       // DeleteExpired removes but reports 0
+	bugCASIgnoresOld        // CompareAndSet always swaps
+	bugCASNilOverwrites     // a nil old swaps even when the key is present
+	bugCASRevives           // an expired entry matches its old value
+	bugCASNotAtomic         // compare and write under separate locks (lost updates)
 )
 
 type entry struct {
@@ -114,6 +119,10 @@ func (s *refStore) Set(ctx context.Context, key string, data []byte, expiry time
 func (s *refStore) set(key string, data []byte, expiry time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.setLocked(key, data, expiry)
+}
+
+func (s *refStore) setLocked(key string, data []byte, expiry time.Time) {
 	s.sets++
 	if s.bug == bugLoseWrites && s.sets%97 == 0 {
 		return
@@ -186,6 +195,32 @@ func (s *refStore) Touch(ctx context.Context, key string, expiry time.Time) (boo
 	}
 	e.expiry = expiry
 	s.m[key] = e
+	return true, nil
+}
+
+func (s *refStore) CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (bool, error) {
+	if err := s.ctxErr(ctx); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	e, ok := s.m[key]
+	live := ok && (s.bug == bugCASRevives || s.live(e, time.Now()))
+	match := old == nil && !live || old != nil && live && bytes.Equal(e.data, old)
+	switch s.bug {
+	case bugCASIgnoresOld:
+		match = true
+	case bugCASNilOverwrites:
+		match = match || old == nil
+	case bugCASNotAtomic:
+		s.mu.Unlock()
+		time.Sleep(50 * time.Microsecond) // let another writer in between
+		s.mu.Lock()
+	}
+	defer s.mu.Unlock()
+	if !match {
+		return false, nil
+	}
+	s.setLocked(key, data, expiry)
 	return true, nil
 }
 
@@ -313,6 +348,10 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 		{"IterSeconds", bugIterSeconds, []string{"Iterate", "Expiry/Iterate"}},
 		{"CleanAll", bugCleanAll, []string{"Expiry/DeleteExpired"}},
 		{"CleanCountZero", bugCleanCountZero, []string{"Expiry/DeleteExpired"}},
+		{"CASIgnoresOld", bugCASIgnoresOld, []string{"CompareAndSet", "Expiry/CompareAndSet"}},
+		{"CASNilOverwrites", bugCASNilOverwrites, []string{"CompareAndSet"}},
+		{"CASRevives", bugCASRevives, []string{"Expiry/CompareAndSet"}},
+		{"CASNotAtomic", bugCASNotAtomic, []string{"CompareAndSetConcurrent"}},
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -358,7 +397,7 @@ func TestChecksPassReference(t *testing.T) {
 				t.Fatalf("reference store: skipped=%v failures=%q", skipped, failures)
 			}
 			_, skipped = runCheckRecorded(t, func(t *testing.T) coatcheck.Store { return basicStore{newRef(noBug)} }, Options{MaxValueSize: 10}, c.fn)
-			wantSkip := c.name == "Touch" || strings.HasPrefix(c.name, "Iterate")
+			wantSkip := c.name == "Touch" || strings.HasPrefix(c.name, "Iterate") || strings.HasPrefix(c.name, "CompareAndSet")
 			if skipped != wantSkip {
 				t.Errorf("basic store: skipped = %v, want %v", skipped, wantSkip)
 			}
