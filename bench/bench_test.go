@@ -531,3 +531,27 @@ func BenchmarkSCSRedisUntouched(b *testing.B) {
 	s := &seen{}
 	run(b, scsUntouched(sm, s), template(scsCookie(b, sm)), s, wantUser, hook, noCookie)
 }
+
+// BenchmarkRedisRoundTrip is one GET of a 64-byte value through go-redis,
+// without HTTP or sessions: the floor under every Redis contender, each of
+// which makes one round trip per request.
+func BenchmarkRedisRoundTrip(b *testing.B) {
+	prefix := "rtbench:" + rand.Text()[:8] + ":"
+	c, hook := redisClient(b, prefix)
+	ctx := context.Background()
+	val := strings.Repeat("x", 64)
+	if err := c.Set(ctx, prefix+"k", val, time.Hour).Err(); err != nil {
+		b.Fatal(err)
+	}
+	before := hook.n.Load()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		v, err := c.Get(ctx, prefix+"k").Result()
+		if err != nil || len(v) != 64 {
+			b.Fatal(v, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(hook.n.Load()-before)/float64(b.N), "roundtrips/op")
+}
