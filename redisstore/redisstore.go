@@ -4,8 +4,9 @@
 // The store takes a [redis.UniversalClient] the caller built, so the same
 // code serves a single server ([redis.NewClient]), Sentinel
 // ([redis.NewFailoverClient]), Cluster ([redis.NewClusterClient]) and Ring
-// ([redis.NewRing]). It satisfies coatcheck.Store, coatcheck.Toucher and
-// coatcheck.Iterator structurally; it does not import the coatcheck package.
+// ([redis.NewRing]). It satisfies coatcheck.Store, coatcheck.Toucher,
+// coatcheck.GetToucher, coatcheck.Iterator and coatcheck.CompareAndSetter
+// structurally; it does not import the coatcheck package.
 //
 // # Layout (Flask-Session interop)
 //
@@ -25,7 +26,8 @@
 // # Expiry
 //
 // Expiries are sent as durations relative to the caller's clock (PX,
-// PEXPIRE, GETEX PX), never as absolute times (PXAT, PEXPIREAT): a Redis
+// PEXPIRE, GETEX PX, and the PX of CompareAndSet's script), never as
+// absolute times (PXAT, PEXPIREAT): a Redis
 // server whose clock is off by minutes then still keeps an entry for exactly
 // its lifetime, as Flask-Session's relative SETEX does. Durations are rounded
 // up to the next millisecond, so an entry never expires before its expiry. A
@@ -211,6 +213,72 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 		return nil, false, wrap(ctx, "get and touch", err)
 	}
 	return b, true, nil
+}
+
+// casScript is CompareAndSet's server side. Redis runs a script atomically:
+// no other client's command runs between its GET and its SET or DEL, so the
+// comparison and the write see the same value. It touches only KEYS[1], so
+// it runs on a Cluster (on the node owning the key's slot) as on a single
+// server.
+//
+//	KEYS[1]  the key
+//	ARGV[1]  "1" to compare with ARGV[2], "0" for "only if absent" (a nil old)
+//	ARGV[2]  the old value (empty when ARGV[1] is "0")
+//	ARGV[3]  the new value
+//	ARGV[4]  the TTL in milliseconds; "0" for none, "-1" to delete
+//
+// It returns 1 when it swapped, 0 when the value did not match. GET of an
+// absent key yields false in Lua, which equals no string, so a non-nil old
+// (even the empty string) never matches an absent key; Redis has already
+// dropped an expired key by the time a script reads it, so an expired entry
+// is absent. A plain SET (no PX) clears any previous TTL, as PERSIST would.
+var casScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '0' then
+	if cur then return 0 end
+elseif cur ~= ARGV[2] then
+	return 0
+end
+local ttl = tonumber(ARGV[4])
+if ttl < 0 then
+	redis.call('DEL', KEYS[1])
+elseif ttl == 0 then
+	redis.call('SET', KEYS[1], ARGV[3])
+else
+	redis.call('SET', KEYS[1], ARGV[3], 'PX', ttl)
+end
+return 1
+`)
+
+// CompareAndSet stores data under key until expiry only if the value under
+// key still equals old byte for byte; a nil old means "only if the key is
+// absent" (an empty, non-nil old matches only the empty value). It reports
+// swapped=false, with a nil error, and changes nothing otherwise. A zero
+// expiry stores the key without a TTL (clearing any previous one); an
+// expiry that has already passed deletes the key when old matches.
+//
+// It is one Lua script (EVALSHA, falling back to EVAL the first time a
+// server sees it), which Redis runs atomically against every other client,
+// in this process or not. The script touches a single key, so it works on
+// Cluster; on Sentinel it runs on the master like every write.
+func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (swapped bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, wrap(ctx, "compare and set", err)
+	}
+	ttl, del := ttlFor(expiry, time.Now())
+	mode, ms := "1", int64(-1)
+	if old == nil {
+		mode = "0"
+	}
+	if !del {
+		// ttlFor has rounded the TTL up to whole milliseconds.
+		ms = ttl.Milliseconds()
+	}
+	n, err := casScript.Run(ctx, s.client, []string{key}, mode, old, data, ms).Int64()
+	if err != nil {
+		return false, wrap(ctx, "compare and set", err)
+	}
+	return n == 1, nil
 }
 
 // Iterate calls fn for every key that starts with prefix, with its expiry

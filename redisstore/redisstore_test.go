@@ -22,6 +22,9 @@ var (
 	_ coatcheck.Store    = (*Store)(nil)
 	_ coatcheck.Toucher  = (*Store)(nil)
 	_ coatcheck.Iterator = (*Store)(nil)
+
+	_ coatcheck.GetToucher       = (*Store)(nil)
+	_ coatcheck.CompareAndSetter = (*Store)(nil)
 )
 
 func requireEnv(t *testing.T, name string) string {
@@ -441,6 +444,11 @@ func TestOutage(t *testing.T) {
 	_, _, err = s.GetAndTouch(ctx, "session:x", time.Now().Add(time.Hour))
 	check("GetAndTouch", err)
 	check("Iterate", s.Iterate(ctx, "session:", func(string, time.Time) bool { return true }))
+	swapped, err := s.CompareAndSet(ctx, "session:x", []byte("v"), []byte("w"), time.Now().Add(time.Hour))
+	if swapped {
+		t.Error("CompareAndSet reported swapped")
+	}
+	check("CompareAndSet", err)
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("outage calls took %v", el)
 	}
@@ -475,6 +483,8 @@ func TestCanceledContext(t *testing.T) {
 			_, _, err = s.GetAndTouch(ctx, k, time.Now().Add(time.Hour))
 			check("GetAndTouch", err)
 			check("Iterate", s.Iterate(ctx, k, func(string, time.Time) bool { return true }))
+			_, err = s.CompareAndSet(ctx, k, []byte("old"), []byte("new"), time.Now().Add(time.Hour))
+			check("CompareAndSet", err)
 			got, found, err := s.Get(context.Background(), k)
 			if err != nil || !found || string(got) != "old" {
 				t.Errorf("after cancelled calls: Get = %q, %v, %v; want \"old\"", got, found, err)
@@ -531,5 +541,113 @@ func TestContextEndsDuringCall(t *testing.T) {
 	}
 	if el := time.Since(start); el > 2*time.Second {
 		t.Errorf("Get took %v after a 100ms deadline", el)
+	}
+}
+
+// TestCompareAndSetSecondClient: a write by another client (a raw go-redis
+// client standing in for another process, Flask included) between the read
+// and the CompareAndSet makes it fail and survives; nil and empty old values
+// are told apart on the server; TTLs follow Set's rules.
+func TestCompareAndSetSecondClient(t *testing.T) {
+	for _, d := range deployments {
+		t.Run(d.name, func(t *testing.T) {
+			s := New(d.open(t), Options{})
+			raw := d.open(t) // a second connection pool: another writer
+			ctx := context.Background()
+			k := testPrefix(t) + "sid"
+			cleanupKeys(t, s, k)
+			cas := func(old, data []byte, expiry time.Time, want bool) {
+				t.Helper()
+				got, err := s.CompareAndSet(ctx, k, old, data, expiry)
+				if err != nil || got != want {
+					t.Fatalf("CompareAndSet(old=%q, new=%q) = %v, %v; want %v, nil", old, data, got, err, want)
+				}
+			}
+			rawValue := func(want string) {
+				t.Helper()
+				got, err := raw.Get(ctx, k).Result()
+				if err != nil || got != want {
+					t.Fatalf("raw GET = %q, %v; want %q", got, err, want)
+				}
+			}
+
+			if err := s.Set(ctx, k, []byte("v1"), time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			old, found, err := s.Get(ctx, k)
+			if err != nil || !found {
+				t.Fatalf("Get = %v, %v", found, err)
+			}
+			// Another writer gets in between the read and the swap.
+			if err := raw.Set(ctx, k, "theirs", time.Hour).Err(); err != nil {
+				t.Fatal(err)
+			}
+			cas(old, []byte("mine"), time.Now().Add(time.Hour), false)
+			rawValue("theirs")
+			// Re-reading and retrying succeeds, and the raw client sees it.
+			cas([]byte("theirs"), []byte("mine"), time.Now().Add(time.Hour), true)
+			rawValue("mine")
+			if ttl := raw.PTTL(ctx, k).Val(); ttl < 59*time.Minute || ttl > time.Hour {
+				t.Errorf("PTTL after CompareAndSet = %v, want ~1h", ttl)
+			}
+
+			// The empty value is present: nil old fails, empty old swaps.
+			if err := raw.Set(ctx, k, "", time.Hour).Err(); err != nil {
+				t.Fatal(err)
+			}
+			cas(nil, []byte("x"), time.Now().Add(time.Hour), false)
+			rawValue("")
+			cas([]byte{}, []byte("x"), time.Time{}, true)
+			rawValue("x")
+			// A zero expiry leaves no TTL, even over a key that had one.
+			if ttl := raw.PTTL(ctx, k).Val(); ttl != -1 {
+				t.Errorf("PTTL after CompareAndSet with zero expiry = %v, want -1 (no TTL)", ttl)
+			}
+			// An empty old never matches an absent key.
+			if err := raw.Del(ctx, k).Err(); err != nil {
+				t.Fatal(err)
+			}
+			cas([]byte{}, []byte("y"), time.Now().Add(time.Hour), false)
+			if n := raw.Exists(ctx, k).Val(); n != 0 {
+				t.Fatal("CompareAndSet with an empty old created an absent key")
+			}
+			// A passed expiry with a matching old deletes the key; with a
+			// stale old it leaves the key alone.
+			if err := raw.Set(ctx, k, "z", 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			cas([]byte("stale"), []byte("w"), time.Now().Add(-time.Second), false)
+			rawValue("z")
+			cas([]byte("z"), []byte("w"), time.Now().Add(-time.Second), true)
+			if n := raw.Exists(ctx, k).Val(); n != 0 {
+				t.Error("CompareAndSet with a passed expiry left the key")
+			}
+			// A binary value with NULs and high bytes compares exactly.
+			bin := []byte{0, 0xff, 'a', 0, 0x80}
+			cas(nil, bin, time.Now().Add(time.Hour), true)
+			cas([]byte{0, 0xff, 'a', 0}, []byte("no"), time.Now().Add(time.Hour), false)
+			cas(bin, []byte("yes"), time.Now().Add(time.Hour), true)
+			rawValue("yes")
+		})
+	}
+}
+
+// TestCompareAndSetScriptFlushed: the store still works after SCRIPT FLUSH
+// empties the server's script cache (EVALSHA fails with NOSCRIPT and
+// go-redis falls back to EVAL).
+func TestCompareAndSetScriptFlushed(t *testing.T) {
+	c := openSingle(t)
+	s := New(c, Options{})
+	ctx := context.Background()
+	k := testPrefix(t) + "sid"
+	cleanupKeys(t, s, k)
+	if ok, err := s.CompareAndSet(ctx, k, nil, []byte("a"), time.Now().Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("CompareAndSet = %v, %v", ok, err)
+	}
+	if err := c.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.CompareAndSet(ctx, k, []byte("a"), []byte("b"), time.Now().Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("CompareAndSet after SCRIPT FLUSH = %v, %v", ok, err)
 	}
 }
