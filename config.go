@@ -142,6 +142,16 @@ type ServerConfig struct {
 	FlaskSessionCompat  string
 	FlaskSessionBackend string
 
+	// StrictConflicts changes what happens when two concurrent requests
+	// change the same key of one session (read-modify-write of a counter,
+	// say). Saves are merged key by key either way when the store implements
+	// CompareAndSetter, so changes to different keys are never lost. For a
+	// key both changed, the later save wins by default (never worse than
+	// Flask's whole-session last-write-wins); with StrictConflicts the later
+	// request fails with ErrConflict (409 Conflict by default) and nothing
+	// of it is saved, so no update is lost silently.
+	StrictConflicts bool
+
 	// IdleTimeout, when positive, expires a session that has not been used
 	// for that long (the store expiry slides on each use). Zero: sessions
 	// live PermanentLifetime from their last use, as in Flask-Session.

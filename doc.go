@@ -57,7 +57,14 @@
 // # Concurrency
 //
 // A Session is safe for use by the goroutines of one request. Concurrent
-// requests of one client each load their own copy and the last save wins, as
-// in Flask and Flask-Session; the Store contract leaves room for a
-// compare-and-set extension that will make concurrent updates lossless.
+// requests of one client each load their own copy. With a store that
+// implements CompareAndSetter (memstore, redisstore, memcachestore, the SQL
+// stores, mongostore) a save is a compare-and-set against the bytes the
+// request loaded; on a conflict the request's own changes are replayed, key
+// by key, on the newer data and the save retried — so concurrent changes to
+// different keys are never lost, and a session another request destroyed
+// (logout) is never written back by a slower one. When two requests change
+// the same key, the later save wins by default, or fails with ErrConflict
+// under ServerConfig.StrictConflicts. Stores without CompareAndSet (filestore)
+// and cookie sessions keep Flask's rule: the last response wins.
 package coatcheck

@@ -39,6 +39,12 @@ var (
 	// pass through (*Manager).Handler.
 	ErrNoMiddleware = errors.New("coatcheck: no session in the request context; wrap the handler with (*Manager).Handler")
 
+	// ErrConflict: a concurrent request changed the same session key
+	// (ServerConfig.StrictConflicts), or the session kept changing under
+	// every compare-and-set attempt of a save. The default error handler
+	// answers 409 Conflict; retrying the request is safe.
+	ErrConflict = errors.New("coatcheck: session changed concurrently")
+
 	// ErrUnsupportedValue: a value the session's codec cannot encode.
 	ErrUnsupportedValue = errors.New("coatcheck: unsupported session value")
 )

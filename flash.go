@@ -33,7 +33,9 @@ func (s *Session) FlashCategory(category, message string) {
 	if s.data == nil {
 		s.data = make(map[string]any, 1)
 	}
-	s.data[FlashesKey] = append(list, pyval.Tuple{category, message})
+	list = append(list, pyval.Tuple{category, message})
+	s.note(FlashesKey, list, false)
+	s.data[FlashesKey] = list
 	s.modified = true
 }
 
@@ -51,6 +53,7 @@ func (s *Session) Flashes(categories ...string) []Flash {
 		if v, ok := s.data[FlashesKey]; ok {
 			s.flashes = parseFlashes(v)
 			if s.write() {
+				s.note(FlashesKey, nil, true)
 				delete(s.data, FlashesKey)
 				s.modified = true
 			}

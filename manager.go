@@ -236,9 +236,13 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusInternalServerError
 	text := "Internal Server Error: the session could not be saved or loaded."
-	if errors.Is(err, ErrStoreUnavailable) {
+	switch {
+	case errors.Is(err, ErrStoreUnavailable):
 		status = http.StatusServiceUnavailable
 		text = "Service Unavailable: the session store cannot be reached. Please retry shortly."
+	case errors.Is(err, ErrConflict):
+		status = http.StatusConflict
+		text = "Conflict: the session was changed by another request at the same time. Please retry."
 	}
 	m.log.Error("coatcheck: session failure", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

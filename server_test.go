@@ -64,6 +64,14 @@ func (c *countingStore) Touch(ctx context.Context, k string, e time.Time) (bool,
 	return c.Store.(coatcheck.Toucher).Touch(ctx, k, e)
 }
 
+func (c *countingStore) CompareAndSet(ctx context.Context, k string, old, d []byte, e time.Time) (bool, error) {
+	c.sets.Add(1)
+	if c.fail.Load() {
+		return false, errDown
+	}
+	return c.Store.(coatcheck.CompareAndSetter).CompareAndSet(ctx, k, old, d, e)
+}
+
 func (c *countingStore) Iterate(ctx context.Context, prefix string, fn func(string, time.Time) bool) error {
 	return c.Store.(coatcheck.Iterator).Iterate(ctx, prefix, fn)
 }
@@ -109,6 +117,11 @@ type serverEnv struct {
 
 func newServerEnv(t *testing.T, cfg coatcheck.Config) *serverEnv {
 	t.Helper()
+	return newServerEnvWith(t, cfg, serverApp())
+}
+
+func newServerEnvWith(t *testing.T, cfg coatcheck.Config, app http.Handler) *serverEnv {
+	t.Helper()
 	clk := &clock{t: time.Now()} // the cookie jar drops cookies whose Expires is past in real time
 	ms := memstore.NewWithOptions(memstore.Options{Now: clk.Now, CleanupInterval: -1})
 	t.Cleanup(func() { ms.Close() })
@@ -120,7 +133,7 @@ func newServerEnv(t *testing.T, cfg coatcheck.Config) *serverEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(m.Handler(serverApp()))
+	srv := httptest.NewServer(m.Handler(app))
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sort"
 	"time"
 )
 
@@ -157,6 +158,9 @@ func (si *serverInterface) openInto(r *http.Request, s *Session) error {
 		}
 	}
 	s.data, s.id, s.fromStore, s.touched, s.deadline = m, id, true, touched, deadline
+	if _, ok := si.store.(CompareAndSetter); ok {
+		s.track, s.raw = true, data
+	}
 	return nil
 }
 
@@ -211,6 +215,16 @@ func (si *serverInterface) Save(r *http.Request, s *Session, h http.Header) erro
 			}
 		}
 		s.fromStore, s.renewed = true, false
+	} else if s.modified && s.track {
+		if err := si.writeMerged(ctx, s, now); err != nil {
+			return err
+		}
+		if s.lost {
+			// another request ended this session meanwhile (logout):
+			// saving would resurrect it
+			addVaryCookie(h)
+			return cfg.setCookie(h, cookieSpec{name: cfg.CookieName, delete: true})
+		}
 	} else if s.modified {
 		if err := si.write(ctx, s, now); err != nil {
 			return err
@@ -238,19 +252,76 @@ func (si *serverInterface) Save(r *http.Request, s *Session, h http.Header) erro
 	return nil
 }
 
-func (si *serverInterface) write(ctx context.Context, s *Session, now time.Time) error {
+// encode encodes data with the session's absolute deadline.
+func (si *serverInterface) encode(s *Session, data map[string]any) ([]byte, error) {
 	if !s.deadline.IsZero() {
-		s.data[deadlineKey] = s.deadline.Unix()
-		defer delete(s.data, deadlineKey)
+		data[deadlineKey] = s.deadline.Unix()
+		defer delete(data, deadlineKey)
 	}
-	b, err := si.codec.Encode(s.data)
+	b, err := si.codec.Encode(data)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnsupportedValue, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnsupportedValue, err)
+	}
+	return b, nil
+}
+
+func (si *serverInterface) write(ctx context.Context, s *Session, now time.Time) error {
+	b, err := si.encode(s, s.data)
+	if err != nil {
+		return err
 	}
 	if err := si.store.Set(ctx, si.key(s.id), b, si.expiry(now, s.deadline)); err != nil {
 		return storeErr("save", err)
 	}
 	return nil
+}
+
+// maxMergeAttempts bounds the compare-and-set retries of one save.
+const maxMergeAttempts = 16
+
+// writeMerged saves a modified session without losing what concurrent
+// requests saved since it was loaded: compare-and-set against the bytes it
+// was loaded from; on a conflict, re-read, replay this request's changes on
+// the newer data, and try again. If the session was deleted meanwhile
+// (logout in another request) it is not written back: s.lost.
+func (si *serverInterface) writeMerged(ctx context.Context, s *Session, now time.Time) error {
+	cas := si.store.(CompareAndSetter)
+	key := si.key(s.id)
+	old, data := s.raw, s.data
+	for attempt := 0; attempt < maxMergeAttempts; attempt++ {
+		b, err := si.encode(s, data)
+		if err != nil {
+			return err
+		}
+		swapped, err := cas.CompareAndSet(ctx, key, old, b, si.expiry(now, s.deadline))
+		if err != nil {
+			return storeErr("save", err)
+		}
+		if swapped {
+			s.data, s.raw = data, b
+			return nil
+		}
+		cur, found, err := si.store.Get(ctx, key)
+		if err != nil {
+			return storeErr("load for merge", err)
+		}
+		if !found {
+			s.lost = true
+			return nil
+		}
+		newer, err := si.codec.Decode(cur)
+		if err != nil {
+			return fmt.Errorf("%w: stored session %q: %w", ErrBadPayload, key, err)
+		}
+		delete(newer, deadlineKey)
+		merged, conflicts := s.merge(newer)
+		if len(conflicts) > 0 && si.cfg.Server.StrictConflicts {
+			sort.Strings(conflicts)
+			return fmt.Errorf("%w: another request changed %q meanwhile", ErrConflict, conflicts)
+		}
+		old, data = cur, merged
+	}
+	return fmt.Errorf("%w: %d conflicting concurrent saves in a row", ErrConflict, maxMergeAttempts)
 }
 
 // touch extends the expiry of an unmodified session: Touch where the store

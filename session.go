@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -59,6 +60,66 @@ type Session struct {
 
 	flashes       []Flash
 	flashesLoaded bool
+
+	// Change tracking, for lossless concurrent saves to a CompareAndSetter
+	// store: what this request did, to replay on newer data.
+	track     bool
+	raw       []byte            // the stored bytes the session was loaded from
+	changes   map[string]change // the last change of each key since load
+	orig      map[string]change // each changed key's value as loaded
+	cleared   bool              // Clear or Destroy: the base is empty
+	wholesale bool              // MarkModified: nested changes, no per-key merge
+	lost      bool              // deleted by another request: not saved again
+}
+
+// change is one key's change, replayed by merge.
+type change struct {
+	value   any
+	deleted bool
+}
+
+// note records a change for merge; call it before changing s.data.
+// Callers hold s.mu.
+func (s *Session) note(key string, value any, deleted bool) {
+	if !s.track {
+		return
+	}
+	if s.changes == nil {
+		s.changes = make(map[string]change, 2)
+		s.orig = make(map[string]change, 2)
+	}
+	if _, seen := s.orig[key]; !seen && !s.cleared {
+		v, ok := s.data[key]
+		s.orig[key] = change{value: v, deleted: !ok}
+	}
+	s.changes[key] = change{value, deleted}
+}
+
+// merge replays this request's changes on data another request saved
+// meanwhile: keys this request did not touch keep the newer value; for a key
+// both changed, this request's write wins, and conflicts lists it. Callers
+// hold s.mu.
+func (s *Session) merge(newer map[string]any) (merged map[string]any, conflicts []string) {
+	if s.wholesale {
+		return s.data, nil
+	}
+	if s.cleared || newer == nil {
+		newer = make(map[string]any, len(s.changes))
+	}
+	for k, c := range s.changes {
+		if o, ok := s.orig[k]; ok {
+			v, present := newer[k]
+			if present == o.deleted || present && !reflect.DeepEqual(v, o.value) {
+				conflicts = append(conflicts, k)
+			}
+		}
+		if c.deleted {
+			delete(newer, k)
+		} else {
+			newer[k] = c.value
+		}
+	}
+	return newer, conflicts
 }
 
 // NewSession returns a session holding data (which it takes ownership of),
@@ -168,6 +229,7 @@ func (s *Session) Set(key string, value any) {
 	if s.data == nil {
 		s.data = make(map[string]any, 1)
 	}
+	s.note(key, value, false)
 	s.data[key] = value
 	s.modified = true
 }
@@ -190,6 +252,7 @@ func (s *Session) Pop(key string) (any, bool) {
 	if !s.write() {
 		return nil, false
 	}
+	s.note(key, nil, true)
 	delete(s.data, key)
 	s.modified = true
 	return v, true
@@ -205,6 +268,7 @@ func (s *Session) Clear() {
 	}
 	clear(s.data)
 	s.modified = true
+	s.cleared, s.changes = true, nil
 }
 
 // Keys returns the keys in sorted order.
@@ -269,6 +333,7 @@ func (s *Session) MarkModified() {
 	defer s.mu.Unlock()
 	if s.write() {
 		s.modified = true
+		s.wholesale = true
 	}
 }
 
@@ -343,6 +408,7 @@ func (s *Session) Destroy() {
 	clear(s.data)
 	s.destroyed = true
 	s.modified = true
+	s.cleared, s.changes = true, nil
 }
 
 // Context returns the context of the request the session belongs to.
