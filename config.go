@@ -248,7 +248,7 @@ var ConfigKeys = []string{
 	"SESSION_COOKIE_SAMESITE", "SESSION_COOKIE_PARTITIONED", "SESSION_REFRESH_EACH_REQUEST",
 	"PERMANENT_SESSION_LIFETIME", "MAX_COOKIE_SIZE", "SESSION_KEY_PREFIX", "SESSION_USE_SIGNER",
 	"SESSION_PERMANENT", "SESSION_ID_LENGTH", "SESSION_SERIALIZATION_FORMAT", "SESSION_FLASK_COMPAT",
-	"SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_LIFETIME",
+	"SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_LIFETIME", "SESSION_STRICT_CONFLICTS",
 }
 
 // ConfigFromEnv reads the settings of ConfigKeys from the environment (with
@@ -410,6 +410,7 @@ func ConfigFromMap(m map[string]any) (Config, error) {
 	}
 	c.Server.Serialization = strings.ToLower(str("SESSION_SERIALIZATION_FORMAT"))
 	c.Server.FlaskSessionCompat = str("SESSION_FLASK_COMPAT")
+	c.Server.StrictConflicts, _ = boolean("SESSION_STRICT_CONFLICTS")
 	if d, ok := seconds("SESSION_IDLE_TIMEOUT"); ok {
 		c.Server.IdleTimeout = d
 	}

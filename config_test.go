@@ -26,7 +26,7 @@ func TestConfigFromMap(t *testing.T) {
 		"SESSION_COOKIE_SAMESITE": "lax", "PERMANENT_SESSION_LIFETIME": 3600,
 		"SESSION_REFRESH_EACH_REQUEST": "false", "MAX_COOKIE_SIZE": 0, "SESSION_KEY_PREFIX": "myapp:",
 		"SESSION_USE_SIGNER": true, "SESSION_PERMANENT": false, "SESSION_ID_LENGTH": "16",
-		"UNRELATED_FLASK_SETTING": 1,
+		"SESSION_STRICT_CONFLICTS": "yes", "UNRELATED_FLASK_SETTING": 1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestConfigFromMap(t *testing.T) {
 		c.CookieDomain != "example.com" || c.CookiePath != "/app" || c.httpOnly() || !c.CookieSecure ||
 		c.CookieSameSite != http.SameSiteLaxMode || c.PermanentLifetime != time.Hour || c.refreshEach() ||
 		c.MaxCookieSize != -1 || c.Server.KeyPrefix != "myapp:" || !c.Server.UseSigner || c.Server.permanent() ||
-		c.Server.IDLength != 16 {
+		c.Server.IDLength != 16 || !c.Server.StrictConflicts {
 		t.Errorf("got %+v", c)
 	}
 }
