@@ -4,7 +4,7 @@
 // can share sessions.
 //
 // The package does not import coatcheck: *Store satisfies coatcheck.Store,
-// Toucher, GetToucher, Iterator and Cleaner structurally.
+// Toucher, GetToucher, Iterator, Cleaner and CompareAndSetter structurally.
 //
 // # Schema
 //

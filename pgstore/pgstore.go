@@ -57,7 +57,7 @@ type Options struct {
 }
 
 // Store is a coatcheck store (Get, Set, Delete, Touch, GetAndTouch,
-// Iterate, DeleteExpired) on a PostgreSQL table in Flask-Session's
+// Iterate, DeleteExpired, CompareAndSet) on a PostgreSQL table in Flask-Session's
 // SQLAlchemy layout. It is safe for concurrent use. Call Close to stop the
 // background cleanup; Close does not close the pool.
 type Store struct {
@@ -68,6 +68,8 @@ type Store struct {
 	qTouch, qTouchDelete             string
 	qGetTouch, qGetTouchDelete       string
 	qIterFirst, qIterNext, qDelExpir string
+	qCAS, qCASDelete, qCASInsert     string
+	qCASAbsent                       string
 
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -105,6 +107,16 @@ AND (expiry IS NULL OR expiry > $2) ORDER BY session_id LIMIT ` + fmt.Sprint(ite
 		qIterNext: `SELECT session_id, expiry FROM ` + t + ` WHERE session_id LIKE $1 ESCAPE '!'
 AND (expiry IS NULL OR expiry > $2) AND session_id > $3 ORDER BY session_id LIMIT ` + fmt.Sprint(iterBatch),
 		qDelExpir: `DELETE FROM ` + t + ` WHERE expiry <= $1`,
+		// COALESCE: a NULL data (which Flask may write) reads as the empty
+		// value in Get, so it compares as the empty value here.
+		qCAS: `UPDATE ` + t + ` SET data = $2, expiry = $3
+WHERE session_id = $1 AND COALESCE(data, ''::bytea) = $4 AND (expiry IS NULL OR expiry > $5)`,
+		qCASDelete: `DELETE FROM ` + t + `
+WHERE session_id = $1 AND COALESCE(data, ''::bytea) = $2 AND (expiry IS NULL OR expiry > $3)`,
+		qCASInsert: `INSERT INTO ` + t + ` AS cur (session_id, data, expiry) VALUES ($1, $2, $3)
+ON CONFLICT (session_id) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry
+WHERE cur.expiry IS NOT NULL AND cur.expiry <= $4`,
+		qCASAbsent: `SELECT NOT EXISTS (SELECT 1 FROM ` + t + ` WHERE session_id = $1 AND (expiry IS NULL OR expiry > $2))`,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -272,6 +284,68 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 		data = []byte{}
 	}
 	return data, true, nil
+}
+
+// CompareAndSet stores data under key until expiry (zero: no expiry, stored
+// as NULL) only if the live value under key equals old byte for byte, and
+// reports whether it did. A nil old means "only if absent"; an expired row
+// counts as absent. A passed expiry with a matching old deletes the entry.
+// Otherwise nothing changes and CompareAndSet reports (false, nil).
+//
+// Each case is one statement, which makes it atomic against every other
+// writer, in this process or not:
+//
+//   - old != nil: UPDATE … WHERE session_id = $1 AND data = old AND live
+//     (DELETE … with the same condition for a passed expiry). Under READ
+//     COMMITTED an UPDATE or DELETE that meets a row being changed by
+//     another transaction waits for it, then re-checks its WHERE clause on
+//     the committed version (and skips the row if it no longer matches), so
+//     the comparison and the write happen under the row lock. PostgreSQL
+//     reports matched rows, so data equal to old still counts as swapped.
+//   - old == nil: INSERT … ON CONFLICT (session_id) DO UPDATE … WHERE the
+//     existing row has expired. The unique index arbitrates concurrent
+//     inserts, and ON CONFLICT DO UPDATE locks the conflicting row and
+//     evaluates its WHERE on the latest version, so exactly one of several
+//     concurrent inserters wins, and it replaces an expired row but never a
+//     live one (the statement then affects no row).
+//   - old == nil with a passed expiry: storing "nothing" over nothing is a
+//     read, SELECT NOT EXISTS (… live row …).
+//
+// Under REPEATABLE READ or SERIALIZABLE as the default isolation level a
+// conflicting concurrent update makes the statement fail with a
+// serialization error instead of waiting and re-checking.
+func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, wrapErr(ctx, "compare and set", err)
+	}
+	now := s.clock()
+	passed := !expiry.IsZero() && !expiry.After(now)
+	if old == nil && passed {
+		var absent bool
+		if err := s.pool.QueryRow(ctx, s.qCASAbsent, key, now).Scan(&absent); err != nil {
+			return false, wrapErr(ctx, "compare and set", err)
+		}
+		return absent, nil
+	}
+	if data == nil {
+		data = []byte{} // as Set: an empty BYTEA, not NULL
+	}
+	var (
+		tag pgconn.CommandTag
+		err error
+	)
+	switch {
+	case old == nil:
+		tag, err = s.pool.Exec(ctx, s.qCASInsert, key, data, dbTime(expiry), now)
+	case passed:
+		tag, err = s.pool.Exec(ctx, s.qCASDelete, key, old, now)
+	default:
+		tag, err = s.pool.Exec(ctx, s.qCAS, key, data, dbTime(expiry), old, now)
+	}
+	if err != nil {
+		return false, wrapErr(ctx, "compare and set", err)
+	}
+	return tag.RowsAffected() > 0, nil
 }
 
 // Iterate calls fn for every live entry whose key starts with prefix, in

@@ -25,6 +25,8 @@ var (
 	_ coatcheck.GetToucher = (*pgstore.Store)(nil)
 	_ coatcheck.Iterator   = (*pgstore.Store)(nil)
 	_ coatcheck.Cleaner    = (*pgstore.Store)(nil)
+
+	_ coatcheck.CompareAndSetter = (*pgstore.Store)(nil)
 )
 
 func testPool(t *testing.T) *pgxpool.Pool {
@@ -410,5 +412,104 @@ func TestBadTable(t *testing.T) {
 	}
 	if _, err := pgstore.New(context.Background(), nil, pgstore.Options{}); err == nil {
 		t.Error("nil pool accepted")
+	}
+}
+
+// TestCompareAndSetRaw checks CompareAndSet against writes made with plain
+// SQL on other connections: a concurrent update between Get and
+// CompareAndSet wins, a transaction holding the row makes CompareAndSet
+// wait and then re-check, data equal to the current value still swaps, and
+// a NULL data (as Flask may write it) is the empty value.
+func TestCompareAndSetRaw(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	table := testTable(t, pool)
+	s := newStore(t, pool, pgstore.Options{Table: table, CleanupInterval: -1})
+	exp := time.Now().Add(time.Hour)
+	want := func(key string, value []byte) {
+		t.Helper()
+		got, found, err := s.Get(ctx, key)
+		if err != nil || !found || !bytes.Equal(got, value) {
+			t.Errorf("Get(%q) = (%q, %v, %v), want (%q, true, nil)", key, got, found, err, value)
+		}
+	}
+	update := `UPDATE "` + table + `" SET data = $2 WHERE session_id = $1`
+
+	// Lost race: another writer changes the row between Get and CompareAndSet.
+	if err := s.Set(ctx, "k", []byte("v1"), exp); err != nil {
+		t.Fatal(err)
+	}
+	old, _, err := s.Get(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, update, "k", []byte("other")); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.CompareAndSet(ctx, "k", old, []byte("mine"), exp); ok || err != nil {
+		t.Errorf("CompareAndSet after a concurrent update = (%v, %v), want (false, nil)", ok, err)
+	}
+	want("k", []byte("other"))
+
+	// An open transaction holds the row: CompareAndSet waits for it and
+	// then sees the committed value.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, update, "k", []byte("locked")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ok, err := s.CompareAndSet(ctx, "k", []byte("other"), []byte("mine"), exp)
+		if err == nil && ok {
+			err = errors.New("swapped a value that another transaction changed")
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("CompareAndSet returned (%v) while another transaction held the row", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("CompareAndSet behind a committed update: %v", err)
+	}
+	want("k", []byte("locked"))
+
+	// Data equal to the current value: matched, so swapped.
+	if ok, err := s.CompareAndSet(ctx, "k", []byte("locked"), []byte("locked"), exp); !ok || err != nil {
+		t.Errorf("CompareAndSet with old == data == current = (%v, %v), want (true, nil)", ok, err)
+	}
+	want("k", []byte("locked"))
+
+	// NULL data reads as empty, so it compares as the empty value.
+	if _, err := pool.Exec(ctx, `INSERT INTO "`+table+`" (session_id, data, expiry) VALUES ('null', NULL, NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.CompareAndSet(ctx, "null", []byte{}, []byte("filled"), time.Time{}); !ok || err != nil {
+		t.Errorf("CompareAndSet(old=empty) on a NULL data row = (%v, %v), want (true, nil)", ok, err)
+	}
+	want("null", []byte("filled"))
+
+	// nil old with a passed expiry: true only when the key is absent.
+	past := time.Now().Add(-time.Minute)
+	if ok, err := s.CompareAndSet(ctx, "null", nil, []byte("x"), past); ok || err != nil {
+		t.Errorf("CompareAndSet(nil old, passed expiry) on a live key = (%v, %v), want (false, nil)", ok, err)
+	}
+	if ok, err := s.CompareAndSet(ctx, "absent", nil, []byte("x"), past); !ok || err != nil {
+		t.Errorf("CompareAndSet(nil old, passed expiry) on an absent key = (%v, %v), want (true, nil)", ok, err)
+	}
+	// A passed expiry with a matching old deletes.
+	if ok, err := s.CompareAndSet(ctx, "null", []byte("filled"), []byte("x"), past); !ok || err != nil {
+		t.Errorf("CompareAndSet(matching old, passed expiry) = (%v, %v), want (true, nil)", ok, err)
+	}
+	if _, found, err := s.Get(ctx, "null"); found || err != nil {
+		t.Errorf("Get after a deleting CompareAndSet = (found %v, %v), want absent", found, err)
 	}
 }
