@@ -3,8 +3,9 @@
 //
 // The store takes a *memcache.Client the caller built (one server or
 // several, with gomemcache's own key distribution). It satisfies
-// coatcheck.Store and coatcheck.Toucher structurally; it does not import the
-// coatcheck package.
+// coatcheck.Store, coatcheck.Toucher, coatcheck.GetToucher and
+// coatcheck.CompareAndSetter structurally; it does not import the coatcheck
+// package.
 //
 // # Layout (Flask-Session interop)
 //
@@ -27,8 +28,9 @@
 // characters (bytes 0x00-0x20 and 0x7f). The store keeps Flask-Session's
 // layout rather than hashing keys, so a Set whose key breaks those rules
 // returns an error wrapping [memcache.ErrMalformedKey]. Such a key can never
-// have been stored, so Get reports it not found, Delete succeeds and Touch
-// reports found=false: a cookie carrying an absurd session id then looks
+// have been stored, so Get reports it not found, Delete succeeds, Touch
+// reports found=false and CompareAndSet with a non-nil old reports
+// swapped=false (with a nil old it returns Set's error): a cookie carrying an absurd session id then looks
 // like an unknown session instead of a failing store. Flask-Session's ids
 // (a UUID, or 32 url-safe bytes) with a prefix of up to about 200 bytes are
 // always valid.
@@ -66,6 +68,7 @@
 package memcachestore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -92,6 +95,10 @@ type Options struct{}
 type Store struct {
 	client *memcache.Client
 	now    func() time.Time // time.Now; tests inject a fixed clock
+
+	// casRead, when set, runs in CompareAndSet between its read (gets) and
+	// its write (cas); tests use it to write from another client there.
+	casRead func()
 }
 
 // New returns a Store that keeps entries in the memcached servers of
@@ -135,7 +142,7 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 		return wrap(ctx, "set", err)
 	}
 	if !legalKey(key) {
-		return keyError(key)
+		return keyError("set", key)
 	}
 	exp, del, err := expiration(expiry, s.now())
 	if err != nil {
@@ -234,6 +241,102 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 	return it.Value, true, nil
 }
 
+// expiredNow is the expiration CompareAndSet sends for an expiry that has
+// already passed: memcached stores an item with a negative expiration as
+// immediately expired, so a conditional write (add, cas) of it deletes the
+// item when, and only when, the condition holds.
+const expiredNow = -1
+
+// CompareAndSet stores data under key until expiry (flags 0, the expiry
+// converted as Set converts it) only if the value under key still equals
+// old byte for byte; a nil old means "only if absent" (an empty, non-nil old
+// matches only the empty value). It reports swapped=false, with a nil
+// error, and changes nothing otherwise. A zero expiry stores the item
+// without expiration; an expiry that has already passed deletes the item
+// when old matches.
+//
+// A nil old is memcached's add, which the server performs only if it holds
+// no live item for the key (an expired item counts as absent). Otherwise
+// CompareAndSet reads the item with gets, compares its value with old, and
+// writes with cas and the item's CAS unique. memcached gives an item a new
+// CAS unique on every write, so the cas fails (EXISTS, or NOT_FOUND if the
+// item was deleted or evicted meanwhile) when anything, from any client,
+// wrote the key after the read: the comparison and the write are atomic as
+// a pair because the cas carries the version the comparison was made
+// against. After such a failure CompareAndSet reads again, so it reports
+// swapped=false only when it has seen a value other than old (or none),
+// not when another client merely rewrote the same bytes. A passed expiry
+// is sent as a negative expiration (memcached stores the item already
+// expired), so that the delete is conditional too.
+//
+// ctx is checked before every round trip; a context that ends between the
+// read and the write returns its error without writing.
+func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (swapped bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, wrap(ctx, "compare and set", err)
+	}
+	if !legalKey(key) {
+		if old == nil {
+			// The key is absent, so the write is due, but it cannot be
+			// made: fail as Set would.
+			return false, keyError("compare and set", key)
+		}
+		return false, nil
+	}
+	exp, del, err := expiration(expiry, s.now())
+	if err != nil {
+		return false, err
+	}
+	if del {
+		exp = expiredNow
+	}
+	item := &memcache.Item{Key: key, Value: data, Expiration: exp}
+	if old == nil {
+		err := s.client.Add(item)
+		if errors.Is(err, memcache.ErrNotStored) {
+			// A live item exists.
+			return false, nil
+		}
+		if err != nil {
+			return false, wrap(ctx, "compare and set", err)
+		}
+		return true, nil
+	}
+	for {
+		cur, err := s.client.Get(key)
+		if errors.Is(err, memcache.ErrCacheMiss) {
+			return false, nil
+		}
+		if err != nil {
+			return false, wrap(ctx, "compare and set", err)
+		}
+		if !bytes.Equal(cur.Value, old) {
+			return false, nil
+		}
+		if s.casRead != nil {
+			s.casRead()
+		}
+		if err := ctx.Err(); err != nil {
+			return false, wrap(ctx, "compare and set", err)
+		}
+		item.CasID = cur.CasID
+		err = s.client.CompareAndSwap(item)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrCacheMiss), errors.Is(err, memcache.ErrNotStored):
+			// Written, deleted or evicted since the read: read again.
+			// Every lap means another client's write succeeded, so the
+			// loop ends as soon as the writers stop writing old itself.
+			if err := ctx.Err(); err != nil {
+				return false, wrap(ctx, "compare and set", err)
+			}
+		default:
+			return false, wrap(ctx, "compare and set", err)
+		}
+	}
+}
+
 // expiration converts an absolute expiry into memcached's expiration
 // field, as of now: 0 for a zero expiry (none); del=true when the expiry is
 // not after now; otherwise the seconds until expiry, rounded up, sent as
@@ -279,13 +382,13 @@ func legalKey(key string) bool {
 	return true
 }
 
-func keyError(key string) error {
+func keyError(op, key string) error {
 	if len(key) > MaxKeyLen {
-		return fmt.Errorf("memcachestore: set: key is %d bytes, memcached allows at most %d: %w",
-			len(key), MaxKeyLen, memcache.ErrMalformedKey)
+		return fmt.Errorf("memcachestore: %s: key is %d bytes, memcached allows at most %d: %w",
+			op, len(key), MaxKeyLen, memcache.ErrMalformedKey)
 	}
-	return fmt.Errorf("memcachestore: set: key contains a space or control character, which memcached does not allow: %w",
-		memcache.ErrMalformedKey)
+	return fmt.Errorf("memcachestore: %s: key contains a space or control character, which memcached does not allow: %w",
+		op, memcache.ErrMalformedKey)
 }
 
 // wrap adds the package prefix and, when ctx has ended meanwhile, makes

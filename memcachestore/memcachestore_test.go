@@ -24,6 +24,9 @@ import (
 var (
 	_ coatcheck.Store   = (*Store)(nil)
 	_ coatcheck.Toucher = (*Store)(nil)
+
+	_ coatcheck.GetToucher       = (*Store)(nil)
+	_ coatcheck.CompareAndSetter = (*Store)(nil)
 )
 
 // openClient returns a client for COATCHECK_MEMCACHE_ADDR (skipping, or
@@ -305,6 +308,13 @@ func TestKeys(t *testing.T) {
 		if found, err := s.Touch(ctx, key, time.Now().Add(time.Hour)); found || err != nil {
 			t.Errorf("Touch(%q) = %v, %v", key, found, err)
 		}
+		if ok, err := s.CompareAndSet(ctx, key, []byte("v"), []byte("w"), time.Now().Add(time.Hour)); ok || err != nil {
+			t.Errorf("CompareAndSet(%q, non-nil old) = %v, %v; want false, nil", key, ok, err)
+		}
+		_, err = s.CompareAndSet(ctx, key, nil, []byte("w"), time.Now().Add(time.Hour))
+		if !errors.Is(err, memcache.ErrMalformedKey) || !strings.HasPrefix(err.Error(), "memcachestore: compare and set: ") {
+			t.Errorf("CompareAndSet(%q, nil old): err = %v, want a memcachestore error wrapping ErrMalformedKey", key, err)
+		}
 	}
 	// The longest legal key works.
 	key := p + strings.Repeat("k", MaxKeyLen-len(p))
@@ -380,6 +390,13 @@ func TestOutage(t *testing.T) {
 	check("Touch", err)
 	_, _, err = s.GetAndTouch(ctx, "session:x", time.Now().Add(time.Hour))
 	check("GetAndTouch", err)
+	swapped, err := s.CompareAndSet(ctx, "session:x", []byte("v"), []byte("w"), time.Now().Add(time.Hour))
+	if swapped {
+		t.Error("CompareAndSet reported swapped")
+	}
+	check("CompareAndSet", err)
+	_, err = s.CompareAndSet(ctx, "session:x", nil, []byte("w"), time.Now().Add(time.Hour))
+	check("CompareAndSet(nil old)", err)
 	if el := time.Since(start); el > 3*time.Second {
 		t.Errorf("outage calls took %v", el)
 	}
@@ -392,4 +409,138 @@ func TestNewPanics(t *testing.T) {
 		}
 	}()
 	New(nil, Options{})
+}
+
+// TestCompareAndSetSecondClient: writes by a second client (its own
+// connections, standing in for another process) between CompareAndSet's
+// read and its write are detected by memcached's CAS unique, not lost.
+func TestCompareAndSetSecondClient(t *testing.T) {
+	s := New(openClient(t), Options{})
+	raw := openClient(t)
+	addr := storetest.RequireEnv(t, "COATCHECK_MEMCACHE_ADDR")
+	ctx := context.Background()
+	key := testPrefix(t) + "sid"
+	t.Cleanup(func() { _ = raw.Delete(key) })
+	hour := func() time.Time { return time.Now().Add(time.Hour) }
+	rawSet := func(v string, exp int32) {
+		t.Helper()
+		if err := raw.Set(&memcache.Item{Key: key, Value: []byte(v), Expiration: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rawValue := func(want string) {
+		t.Helper()
+		it, err := raw.Get(key)
+		if err != nil || string(it.Value) != want {
+			t.Fatalf("raw get = %v, %v; want %q", it, err, want)
+		}
+	}
+	rawAbsent := func(why string) {
+		t.Helper()
+		if it, err := raw.Get(key); !errors.Is(err, memcache.ErrCacheMiss) {
+			t.Fatalf("%s: raw get = %v, %v; want a cache miss", why, it, err)
+		}
+	}
+	cas := func(old, data []byte, expiry time.Time, want bool) {
+		t.Helper()
+		got, err := s.CompareAndSet(ctx, key, old, data, expiry)
+		if err != nil || got != want {
+			t.Fatalf("CompareAndSet(old=%q, new=%q) = %v, %v; want %v, nil", old, data, got, err, want)
+		}
+	}
+
+	// Another writer changes the value between the store's read and its
+	// cas: the cas fails, the re-read sees the other value, and the other
+	// writer's value survives.
+	rawSet("v1", 3600)
+	calls := 0
+	s.casRead = func() {
+		if calls++; calls == 1 {
+			rawSet("theirs", 3600)
+		}
+	}
+	cas([]byte("v1"), []byte("mine"), hour(), false)
+	rawValue("theirs")
+	if calls != 1 {
+		t.Errorf("read %d times, want 1 (the second read sees a different value)", calls)
+	}
+	// Another writer rewrites the same bytes meanwhile: the value still
+	// equals old, so CompareAndSet reads again and swaps.
+	calls = 0
+	s.casRead = func() {
+		if calls++; calls == 1 {
+			rawSet("theirs", 3600)
+		}
+	}
+	cas([]byte("theirs"), []byte("mine"), hour(), true)
+	rawValue("mine")
+	if calls != 2 {
+		t.Errorf("read %d times, want 2 (a cas conflict, then a swap)", calls)
+	}
+	// Another writer deletes the item meanwhile: no resurrection.
+	calls = 0
+	s.casRead = func() {
+		if calls++; calls == 1 {
+			_ = raw.Delete(key)
+		}
+	}
+	cas([]byte("mine"), []byte("back"), hour(), false)
+	rawAbsent("after a delete between the read and the cas")
+	s.casRead = nil
+
+	// A plain read-then-write by another client is seen too, and the TTL
+	// follows Set's conversion.
+	rawSet("flask", 60)
+	cas([]byte("stale"), []byte("x"), hour(), false)
+	rawValue("flask")
+	cas([]byte("flask"), []byte("x"), hour(), true)
+	rawValue("x")
+	if ttl, err := metaTTL(addr, key); err != nil || ttl < 3598 || ttl > 3600 {
+		t.Errorf("TTL after CompareAndSet = %d, %v; want ~3600", ttl, err)
+	}
+	// A zero expiry leaves no expiration (meta get reports -1).
+	cas([]byte("x"), []byte("y"), time.Time{}, true)
+	if ttl, err := metaTTL(addr, key); err != nil || ttl != -1 {
+		t.Errorf("TTL after CompareAndSet with zero expiry = %d, %v; want -1", ttl, err)
+	}
+	// Beyond 30 days the expiration goes out as an absolute time.
+	cas([]byte("y"), []byte("z"), time.Now().Add(31*24*time.Hour), true)
+	if ttl, err := metaTTL(addr, key); err != nil || ttl < 2678400-2 || ttl > 2678400+5 {
+		t.Errorf("TTL after CompareAndSet 31 days ahead = %d, %v; want ~2678400", ttl, err)
+	}
+
+	// The empty value is present: nil old fails, empty old swaps; an empty
+	// old never matches an absent item.
+	rawSet("", 3600)
+	cas(nil, []byte("a"), hour(), false)
+	rawValue("")
+	cas([]byte{}, []byte("a"), hour(), true)
+	rawValue("a")
+	_ = raw.Delete(key)
+	cas([]byte{}, []byte("b"), hour(), false)
+	rawAbsent("after CompareAndSet with an empty old on an absent item")
+
+	// A passed expiry deletes, only when old matches.
+	rawSet("p", 3600)
+	cas([]byte("q"), []byte("r"), time.Now().Add(-time.Second), false)
+	rawValue("p")
+	cas([]byte("p"), []byte("r"), time.Now().Add(-time.Second), true)
+	rawAbsent("after CompareAndSet with a passed expiry")
+	// With a nil old and a passed expiry, an absent item stays absent.
+	cas(nil, []byte("r"), time.Now().Add(-time.Second), true)
+	rawAbsent("after CompareAndSet(nil old) with a passed expiry")
+	// And nil old inserts; a second insert loses.
+	cas(nil, []byte("first"), hour(), true)
+	cas(nil, []byte("second"), hour(), false)
+	rawValue("first")
+
+	// A context that ends between the read and the write stops the write.
+	cctx, cancel := context.WithCancel(ctx)
+	s.casRead = cancel
+	_, err := s.CompareAndSet(cctx, key, []byte("first"), []byte("lost"), hour())
+	s.casRead = nil
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("CompareAndSet cancelled after its read: err = %v, want one wrapping context.Canceled", err)
+	}
+	rawValue("first")
 }
