@@ -6,7 +6,7 @@
 // and a Go one can share the database file.
 //
 // The package does not import coatcheck: *Store satisfies coatcheck.Store,
-// Toucher, GetToucher, Iterator and Cleaner structurally.
+// Toucher, GetToucher, Iterator, Cleaner and CompareAndSetter structurally.
 //
 // # Schema
 //

@@ -61,7 +61,7 @@ type Options struct {
 }
 
 // Store is a coatcheck store (Get, Set, Delete, Touch, GetAndTouch,
-// Iterate, DeleteExpired) on a SQLite table in Flask-Session's SQLAlchemy
+// Iterate, DeleteExpired, CompareAndSet) on a SQLite table in Flask-Session's SQLAlchemy
 // layout. It is safe for concurrent use. Call Close to stop the background
 // cleanup (and, for a store made by Open, to close the database).
 type Store struct {
@@ -73,6 +73,8 @@ type Store struct {
 	qTouch, qTouchDelete             string
 	qGetTouch, qGetTouchDelete       string
 	qIterFirst, qIterNext, qDelExpir string
+	qCAS, qCASDelete, qCASInsert     string
+	qCASAbsent                       string
 
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -142,6 +144,7 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	}
 	t := `"` + table + `"`
 	live := ` AND (expiry IS NULL OR expiry > ?)`
+	sameData := ` AND CAST(COALESCE(data, X'') AS BLOB) = CAST(COALESCE(?, X'') AS BLOB)`
 	// CAST(expiry AS TEXT) keeps drivers from parsing the DATETIME column
 	// into a time.Time of their own making.
 	s := &Store{
@@ -160,6 +163,15 @@ ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, expiry = excluded.e
 		qIterNext: `SELECT session_id, CAST(expiry AS TEXT) FROM ` + t + ` WHERE session_id LIKE ? ESCAPE '!'` + live +
 			` AND session_id > ? ORDER BY session_id LIMIT ` + fmt.Sprint(iterBatch),
 		qDelExpir: `DELETE FROM ` + t + ` WHERE expiry <= ?`,
+		// sameData compares the stored value with a parameter as Get sees
+		// it: NULL is the empty value, and a TEXT value (another driver may
+		// write one) compares by its bytes, since TEXT never equals BLOB.
+		qCAS:       `UPDATE ` + t + ` SET data = ?, expiry = ? WHERE session_id = ?` + sameData + live,
+		qCASDelete: `DELETE FROM ` + t + ` WHERE session_id = ?` + sameData + live,
+		qCASInsert: `INSERT INTO ` + t + ` (session_id, data, expiry) VALUES (?, ?, ?)
+ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, expiry = excluded.expiry
+WHERE ` + t + `.expiry IS NOT NULL AND ` + t + `.expiry <= ?`,
+		qCASAbsent: `SELECT NOT EXISTS (SELECT 1 FROM ` + t + ` WHERE session_id = ?` + live + `)`,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -338,6 +350,64 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 		data = []byte{}
 	}
 	return data, true, nil
+}
+
+// CompareAndSet stores data under key until expiry (zero: no expiry, stored
+// as NULL) only if the live value under key equals old byte for byte, and
+// reports whether it did. A nil old means "only if absent"; an expired row
+// counts as absent. A passed expiry with a matching old deletes the entry.
+// Otherwise nothing changes and CompareAndSet reports (false, nil).
+//
+// Each case is one statement, and a writing statement runs in its own
+// write transaction: SQLite takes the database's write lock before the
+// statement reads the row and keeps it until the write is done, so no other
+// connection, in this process or another one, can write between the
+// comparison and the write.
+//
+//   - old != nil: UPDATE … WHERE session_id = ? AND data = old AND live
+//     (DELETE … with the same condition for a passed expiry). SQLite counts
+//     matched rows, so data equal to old still counts as swapped.
+//   - old == nil: INSERT … ON CONFLICT (session_id) DO UPDATE … WHERE the
+//     existing row has expired: it inserts, or replaces an expired row, or
+//     changes nothing (no row affected) when a live row exists.
+//   - old == nil with a passed expiry: storing "nothing" over nothing is a
+//     read, SELECT NOT EXISTS (… live row …).
+func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, wrapErr(ctx, "compare and set", err)
+	}
+	now := s.now()
+	passed := !expiry.IsZero() && !expiry.After(now)
+	if old == nil && passed {
+		var absent bool
+		if err := s.db.QueryRowContext(ctx, s.qCASAbsent, key, dbTime(now)).Scan(&absent); err != nil {
+			return false, wrapErr(ctx, "compare and set", err)
+		}
+		return absent, nil
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	var (
+		res sql.Result
+		err error
+	)
+	switch {
+	case old == nil:
+		res, err = s.db.ExecContext(ctx, s.qCASInsert, key, data, dbTime(expiry), dbTime(now))
+	case passed:
+		res, err = s.db.ExecContext(ctx, s.qCASDelete, key, old, dbTime(now))
+	default:
+		res, err = s.db.ExecContext(ctx, s.qCAS, data, dbTime(expiry), key, old, dbTime(now))
+	}
+	if err != nil {
+		return false, wrapErr(ctx, "compare and set", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, wrapErr(ctx, "compare and set", err)
+	}
+	return n > 0, nil
 }
 
 // Iterate calls fn for every live entry whose key starts with prefix, in

@@ -25,6 +25,8 @@ var (
 	_ coatcheck.GetToucher = (*sqlitestore.Store)(nil)
 	_ coatcheck.Iterator   = (*sqlitestore.Store)(nil)
 	_ coatcheck.Cleaner    = (*sqlitestore.Store)(nil)
+
+	_ coatcheck.CompareAndSetter = (*sqlitestore.Store)(nil)
 )
 
 const table = "sessions_test"
@@ -432,5 +434,115 @@ func TestBadOptions(t *testing.T) {
 		if _, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{}); err == nil {
 			t.Errorf("path %q accepted", path)
 		}
+	}
+}
+
+// TestCompareAndSetRaw checks CompareAndSet against writes made with plain
+// SQL on another connection to the file, as another process would make
+// them: an update between Get and CompareAndSet wins, a write transaction
+// holding the database makes CompareAndSet wait and then compare with the
+// committed value, data equal to the current value still swaps, and NULL or
+// TEXT data compares as Get reads it.
+func TestCompareAndSetRaw(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	s := open(t, path, sqlitestore.Options{Table: table, CleanupInterval: -1})
+	db := rawDB(t, path)
+	exp := time.Now().Add(time.Hour)
+	want := func(key string, value []byte) {
+		t.Helper()
+		got, found, err := s.Get(ctx, key)
+		if err != nil || !found || !bytes.Equal(got, value) {
+			t.Errorf("Get(%q) = (%q, %v, %v), want (%q, true, nil)", key, got, found, err, value)
+		}
+	}
+	update := `UPDATE "` + table + `" SET data = ? WHERE session_id = ?`
+
+	// Lost race: another writer changes the row between Get and CompareAndSet.
+	if err := s.Set(ctx, "k", []byte("v1"), exp); err != nil {
+		t.Fatal(err)
+	}
+	old, _, err := s.Get(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, update, []byte("other"), "k"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.CompareAndSet(ctx, "k", old, []byte("mine"), exp); ok || err != nil {
+		t.Errorf("CompareAndSet after a concurrent update = (%v, %v), want (false, nil)", ok, err)
+	}
+	want("k", []byte("other"))
+
+	// Another connection holds the write lock: CompareAndSet waits (busy
+	// timeout) and then compares with the committed value.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, update, []byte("locked"), "k"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ok, err := s.CompareAndSet(ctx, "k", []byte("other"), []byte("mine"), exp)
+		if err == nil && ok {
+			err = errors.New("swapped a value that another connection changed")
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("CompareAndSet returned (%v) while another connection held the write lock", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("CompareAndSet behind a committed update: %v", err)
+	}
+	want("k", []byte("locked"))
+
+	// Data equal to the current value: matched, so swapped.
+	if ok, err := s.CompareAndSet(ctx, "k", []byte("locked"), []byte("locked"), exp); !ok || err != nil {
+		t.Errorf("CompareAndSet with old == data == current = (%v, %v), want (true, nil)", ok, err)
+	}
+	want("k", []byte("locked"))
+
+	// NULL data reads as empty and TEXT data as its bytes; both compare so.
+	if _, err := db.ExecContext(ctx, `INSERT INTO "`+table+`" (session_id, data, expiry) VALUES ('null', NULL, NULL), ('text', 'abc', NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.CompareAndSet(ctx, "null", []byte{}, []byte("filled"), time.Time{}); !ok || err != nil {
+		t.Errorf("CompareAndSet(old=empty) on a NULL data row = (%v, %v), want (true, nil)", ok, err)
+	}
+	want("null", []byte("filled"))
+	if ok, err := s.CompareAndSet(ctx, "text", []byte("ab"), []byte("x"), time.Time{}); ok || err != nil {
+		t.Errorf("CompareAndSet(old=a prefix) on a TEXT data row = (%v, %v), want (false, nil)", ok, err)
+	}
+	if ok, err := s.CompareAndSet(ctx, "text", []byte("abc"), []byte("blob"), time.Time{}); !ok || err != nil {
+		t.Errorf("CompareAndSet(old=its bytes) on a TEXT data row = (%v, %v), want (true, nil)", ok, err)
+	}
+	want("text", []byte("blob"))
+
+	// nil old with a passed expiry: true only when the key is absent.
+	past := time.Now().Add(-time.Minute)
+	if ok, err := s.CompareAndSet(ctx, "null", nil, []byte("x"), past); ok || err != nil {
+		t.Errorf("CompareAndSet(nil old, passed expiry) on a live key = (%v, %v), want (false, nil)", ok, err)
+	}
+	if ok, err := s.CompareAndSet(ctx, "absent", nil, []byte("x"), past); !ok || err != nil {
+		t.Errorf("CompareAndSet(nil old, passed expiry) on an absent key = (%v, %v), want (true, nil)", ok, err)
+	}
+	// A passed expiry with a matching old deletes.
+	if ok, err := s.CompareAndSet(ctx, "null", []byte("filled"), []byte("x"), past); !ok || err != nil {
+		t.Errorf("CompareAndSet(matching old, passed expiry) = (%v, %v), want (true, nil)", ok, err)
+	}
+	if _, found, err := s.Get(ctx, "null"); found || err != nil {
+		t.Errorf("Get after a deleting CompareAndSet = (found %v, %v), want absent", found, err)
 	}
 }
