@@ -5,7 +5,7 @@
 // sessions.
 //
 // The package does not import coatcheck: *Store satisfies coatcheck.Store,
-// Toucher, Iterator and Cleaner structurally. It does not implement
+// Toucher, Iterator, Cleaner and CompareAndSetter structurally. It does not implement
 // GetToucher: neither server has UPDATE … RETURNING, so a read-and-refresh
 // cannot be one round trip.
 //

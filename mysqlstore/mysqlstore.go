@@ -1,6 +1,7 @@
 package mysqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // DefaultTable is the table name used when Options.Table is empty; it is
@@ -19,6 +22,11 @@ const DefaultTable = "sessions"
 // DefaultCleanupInterval is the interval of the background cleanup when
 // Options.CleanupInterval is zero.
 const DefaultCleanupInterval = 5 * time.Minute
+
+// casAttempts bounds the transactions one CompareAndSet runs when a
+// concurrent insert of the same key (duplicate key) or a deadlock makes it
+// start over.
+const casAttempts = 5
 
 // iterBatch is how many rows Iterate reads per query. No connection is held
 // while fn runs, so fn may call the store.
@@ -58,7 +66,7 @@ type Options struct {
 }
 
 // Store is a coatcheck store (Get, Set, Delete, Touch, Iterate,
-// DeleteExpired) on a MySQL or MariaDB table in Flask-Session's SQLAlchemy
+// DeleteExpired, CompareAndSet) on a MySQL or MariaDB table in Flask-Session's SQLAlchemy
 // layout. It is safe for concurrent use. Call Close to stop the background
 // cleanup; Close does not close the *sql.DB.
 type Store struct {
@@ -68,6 +76,8 @@ type Store struct {
 	qGet, qSet, qDelete              string
 	qTouch, qTouchDelete, qLive      string
 	qIterFirst, qIterNext, qDelExpir string
+	qCAS, qCASDelete                 string
+	qLock, qWrite, qInsert           string
 
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -92,6 +102,10 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	}
 	t := "`" + table + "`"
 	live := ` AND (expiry IS NULL OR expiry > ?)`
+	// sameData compares the stored value with a parameter as Get sees it
+	// (NULL is the empty value), as binary strings: byte for byte, no
+	// padding, whatever the connection's collation.
+	sameData := ` AND COALESCE(data, x'') = CAST(? AS BINARY)`
 	s := &Store{
 		db:   db,
 		now:  opts.Now,
@@ -106,7 +120,12 @@ ON DUPLICATE KEY UPDATE data = VALUES(data), expiry = VALUES(expiry)`,
 			` ORDER BY session_id LIMIT ` + fmt.Sprint(iterBatch),
 		qIterNext: `SELECT session_id, CAST(expiry AS CHAR) FROM ` + t + ` WHERE session_id LIKE ? ESCAPE '!'` + live +
 			` AND session_id > ? ORDER BY session_id LIMIT ` + fmt.Sprint(iterBatch),
-		qDelExpir: `DELETE FROM ` + t + ` WHERE expiry <= ?`,
+		qDelExpir:  `DELETE FROM ` + t + ` WHERE expiry <= ?`,
+		qCAS:       `UPDATE ` + t + ` SET data = ?, expiry = ? WHERE session_id = ?` + sameData + live,
+		qCASDelete: `DELETE FROM ` + t + ` WHERE session_id = ?` + sameData + live,
+		qLock:      `SELECT data, expiry IS NULL OR expiry > ? FROM ` + t + ` WHERE session_id = ? FOR UPDATE`,
+		qWrite:     `UPDATE ` + t + ` SET data = ?, expiry = ? WHERE session_id = ?`,
+		qInsert:    `INSERT INTO ` + t + ` (session_id, data, expiry) VALUES (?, ?, ?)`,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -267,6 +286,140 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (bool, 
 		return false, wrapErr(ctx, "touch", err)
 	}
 	return true, nil
+}
+
+// CompareAndSet stores data under key until expiry (zero: no expiry, stored
+// as NULL) only if the live value under key equals old byte for byte, and
+// reports whether it did. A nil old means "only if absent"; an expired row
+// counts as absent. A passed expiry with a matching old deletes the entry.
+// Otherwise nothing changes and CompareAndSet reports (false, nil).
+//
+// When old differs from data, one statement does it: UPDATE … WHERE
+// session_id = ? AND data = old AND live (DELETE … with the same condition
+// for a passed expiry). InnoDB locks the row before it checks the condition
+// on its latest committed version and writes it under that lock, so no
+// other writer, in this process or another, can come in between. A matched
+// row is then always changed (its data goes from old to data), so MySQL's
+// affected rows, which count changed rows rather than matched ones unless
+// the DSN sets clientFoundRows, say exactly whether it matched.
+//
+// Affected rows cannot answer the two other cases: old equal to data (a
+// matched row may be left unchanged, as with Touch) and a nil old (an
+// INSERT … ON DUPLICATE KEY UPDATE that keeps a live row counts 1 under
+// clientFoundRows, like an insert). Those run a READ COMMITTED transaction
+// that locks the row with SELECT … FOR UPDATE, compares in Go, and writes
+// under the lock (see casTx). They recognise duplicate keys and deadlocks
+// by the error numbers of github.com/go-sql-driver/mysql; with another
+// driver such a lost race is returned as an error instead of retried.
+func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, wrapErr(ctx, "compare and set", err)
+	}
+	t := s.now()
+	now := t.UTC().Format(timeLayout)
+	passed := !expiry.IsZero() && !expiry.After(t)
+	if data == nil {
+		data = []byte{} // a nil slice would be written as NULL
+	}
+	if old != nil && (passed || !bytes.Equal(old, data)) {
+		var (
+			res sql.Result
+			err error
+		)
+		if passed {
+			res, err = s.db.ExecContext(ctx, s.qCASDelete, key, old, now)
+		} else {
+			res, err = s.db.ExecContext(ctx, s.qCAS, data, dbTime(expiry), key, old, now)
+		}
+		if err != nil {
+			return false, wrapErr(ctx, "compare and set", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return false, wrapErr(ctx, "compare and set", err)
+		}
+		return n > 0, nil
+	}
+	for attempt := 1; ; attempt++ {
+		swapped, retry, err := s.casTx(ctx, key, old, data, expiry, passed, now)
+		if err == nil {
+			return swapped, nil
+		}
+		if !retry || attempt == casAttempts || ctx.Err() != nil {
+			return false, wrapErr(ctx, "compare and set", err)
+		}
+	}
+}
+
+// casTx is one attempt of CompareAndSet in a transaction, for a nil old or
+// an old equal to data. It runs at READ COMMITTED, whatever the server's
+// default: SELECT … FOR UPDATE then locks the row if there is one (so
+// nobody can change or delete it until the commit) and takes no gap lock if
+// there is none. Under REPEATABLE READ two transactions inserting the same
+// absent key would both hold the gap lock and deadlock on their INSERTs;
+// here the second INSERT waits for the first transaction and then fails
+// with a duplicate key (the unique index arbitrates), and casTx reports
+// retry, so the next attempt locks and compares the row that won. A
+// deadlock also reports retry: InnoDB has rolled the transaction back, so
+// nothing was changed.
+func (s *Store) casTx(ctx context.Context, key string, old, data []byte, expiry time.Time, passed bool, now string) (swapped, retry bool, err error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return false, false, err
+	}
+	defer tx.Rollback() // after Commit, a no-op
+	var (
+		cur  []byte
+		live bool
+	)
+	found := true
+	switch err := tx.QueryRowContext(ctx, s.qLock, now, key).Scan(&cur, &live); {
+	case errors.Is(err, sql.ErrNoRows):
+		found = false
+	case err != nil:
+		return false, isDeadlock(err), err
+	}
+	var q string
+	var args []any
+	switch {
+	case found && live:
+		if old == nil || !bytes.Equal(cur, old) {
+			return false, false, nil
+		}
+		if passed {
+			q, args = s.qDelete, []any{key}
+		} else {
+			q, args = s.qWrite, []any{data, dbTime(expiry), key}
+		}
+	case old != nil: // absent or expired: no live value equals old
+		return false, false, nil
+	case passed: // nil old, nothing live, nothing to store
+		return true, false, nil
+	case found: // nil old over an expired row, which we hold
+		q, args = s.qWrite, []any{data, dbTime(expiry), key}
+	default:
+		q, args = s.qInsert, []any{key, data, dbTime(expiry)}
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return false, isDeadlock(err) || isDuplicate(err), err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, false, err
+	}
+	return true, false, nil
+}
+
+// isDuplicate reports a duplicate-key error (ER_DUP_ENTRY).
+func isDuplicate(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1062
+}
+
+// isDeadlock reports a deadlock (ER_LOCK_DEADLOCK), after which InnoDB has
+// rolled the whole transaction back.
+func isDeadlock(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1213
 }
 
 // Iterate calls fn for every live entry whose key starts with prefix, in

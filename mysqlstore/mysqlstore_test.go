@@ -9,6 +9,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +26,8 @@ var (
 	_ coatcheck.Toucher  = (*mysqlstore.Store)(nil)
 	_ coatcheck.Iterator = (*mysqlstore.Store)(nil)
 	_ coatcheck.Cleaner  = (*mysqlstore.Store)(nil)
+
+	_ coatcheck.CompareAndSetter = (*mysqlstore.Store)(nil)
 )
 
 func testPool(t *testing.T) *sql.DB {
@@ -480,5 +483,206 @@ func TestTimeZones(t *testing.T) {
 	}
 	if d := exp.Sub(expiry); d < -time.Millisecond || d > time.Millisecond {
 		t.Errorf("Iterate expiry %v, want %v", exp, expiry)
+	}
+}
+
+// TestConformanceClientFoundRows runs the conformance suite on a DSN with
+// clientFoundRows=true, under which affected rows count matched rows: the
+// store must not depend on either meaning.
+func TestConformanceClientFoundRows(t *testing.T) {
+	dsn := storetest.RequireEnv(t, "COATCHECK_MYSQL_DSN")
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	pool, err := sql.Open("mysql", dsn+sep+"clientFoundRows=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.SetMaxOpenConns(16)
+	t.Cleanup(func() { pool.Close() })
+	table := testTable(t, pool)
+	newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
+	storetest.Run(t, func(t *testing.T) coatcheck.Store {
+		return newStore(t, pool, mysqlstore.Options{Table: table, SkipCreateTable: true, CleanupInterval: -1})
+	})
+}
+
+// TestCompareAndSetRaw checks CompareAndSet against writes made with plain
+// SQL on other connections: an update between Get and CompareAndSet wins,
+// a transaction holding the row makes CompareAndSet wait and then compare
+// with the committed value, old == data == the current value (an UPDATE
+// that changes no row) still swaps, bytes compare exactly, and NULL data is
+// the empty value.
+func TestCompareAndSetRaw(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	table := testTable(t, pool)
+	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
+	exp := time.Now().Add(time.Hour)
+	want := func(key string, value []byte) {
+		t.Helper()
+		got, found, err := s.Get(ctx, key)
+		if err != nil || !found || !bytes.Equal(got, value) {
+			t.Errorf("Get(%q) = (%q, %v, %v), want (%q, true, nil)", key, got, found, err, value)
+		}
+	}
+	swap := func(key string, old, data []byte, expiry time.Time, want bool) {
+		t.Helper()
+		if ok, err := s.CompareAndSet(ctx, key, old, data, expiry); ok != want || err != nil {
+			t.Errorf("CompareAndSet(%q, old=%q, data=%q) = (%v, %v), want (%v, nil)", key, old, data, ok, err, want)
+		}
+	}
+	update := "UPDATE `" + table + "` SET data = ? WHERE session_id = ?"
+
+	// Lost race: another writer changes the row between Get and CompareAndSet.
+	if err := s.Set(ctx, "k", []byte("v1"), exp); err != nil {
+		t.Fatal(err)
+	}
+	old, _, err := s.Get(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.ExecContext(ctx, update, []byte("other"), "k"); err != nil {
+		t.Fatal(err)
+	}
+	swap("k", old, []byte("mine"), exp, false)
+	swap("k", old, old, exp, false) // the transaction path loses too
+	want("k", []byte("other"))
+
+	// Old equal to data and to the current value, same expiry: the UPDATE
+	// would change nothing (0 affected rows without clientFoundRows), yet
+	// the value matched, so it swapped.
+	swap("k", []byte("other"), []byte("other"), exp, true)
+	swap("k", []byte("other"), []byte("other"), exp, true)
+	swap("k", []byte("other"), []byte("other"), time.Time{}, true)
+	want("k", []byte("other"))
+
+	// An open transaction holds the row: CompareAndSet waits for it and
+	// then compares with the committed value, on both paths.
+	for _, data := range [][]byte{[]byte("mine"), []byte("other")} {
+		tx, err := pool.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, update, []byte("locked"), "k"); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			ok, err := s.CompareAndSet(ctx, "k", []byte("other"), data, exp)
+			if err == nil && ok {
+				err = errors.New("swapped a value that another transaction changed")
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			t.Fatalf("CompareAndSet returned (%v) while another transaction held the row", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("CompareAndSet(data=%q) behind a committed update: %v", data, err)
+		}
+		want("k", []byte("locked"))
+		if _, err := pool.ExecContext(ctx, update, []byte("other"), "k"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Bytes compare exactly: no trailing-space padding, no charset.
+	bin := []byte("a \x00\xff\xc3")
+	if err := s.Set(ctx, "bin", bin, exp); err != nil {
+		t.Fatal(err)
+	}
+	swap("bin", []byte("a"), []byte("x"), exp, false)
+	swap("bin", []byte("a "), []byte("x"), exp, false)
+	swap("bin", []byte("A \x00\xff\xc3"), []byte("x"), exp, false)
+	swap("bin", append(bin, ' '), []byte("x"), exp, false)
+	want("bin", bin)
+	swap("bin", bin, []byte("b "), exp, true)
+	swap("bin", []byte("b"), []byte("x"), exp, false)
+	want("bin", []byte("b "))
+
+	// NULL data reads as empty, so it compares as the empty value.
+	if _, err := pool.ExecContext(ctx, "INSERT INTO `"+table+"` (session_id, data, expiry) VALUES ('null', NULL, NULL), ('null2', NULL, NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	swap("null", []byte{}, []byte("filled"), time.Time{}, true)
+	want("null", []byte("filled"))
+	swap("null2", []byte{}, []byte{}, time.Time{}, true)
+	want("null2", []byte{})
+
+	// nil old with a passed expiry: true only when the key is absent.
+	past := time.Now().Add(-time.Minute)
+	swap("null", nil, []byte("x"), past, false)
+	swap("absent", nil, []byte("x"), past, true)
+	// A passed expiry with a matching old deletes, on both paths.
+	swap("null", []byte("filled"), []byte("x"), past, true)
+	swap("null2", []byte{}, []byte{}, past, true)
+	for _, k := range []string{"null", "null2", "absent"} {
+		if _, found, err := s.Get(ctx, k); found || err != nil {
+			t.Errorf("Get(%q) = (found %v, %v), want absent", k, found, err)
+		}
+	}
+}
+
+// TestCompareAndSetInsertRace starts many "insert if absent" calls on one
+// key at once: exactly one wins, whatever the isolation level the server
+// defaults to (the transactions run at READ COMMITTED, so the losers get a
+// duplicate key, not a deadlock, and retry against the winner's row).
+func TestCompareAndSetInsertRace(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	s := newStore(t, pool, mysqlstore.Options{Table: testTable(t, pool), CleanupInterval: -1})
+	exp := time.Now().Add(time.Hour)
+	for round := 0; round < 10; round++ {
+		key := "race:" + string(rune('a'+round))
+		if round%2 == 1 { // over an expired row
+			if err := s.Set(ctx, key, []byte("stale"), time.Now().Add(50*time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(60 * time.Millisecond)
+		}
+		const n = 12
+		var (
+			wg     sync.WaitGroup
+			won    atomic.Int32
+			winner atomic.Value
+			start  = make(chan struct{})
+			errs   = make(chan error, n)
+		)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v := []byte{byte('A' + i)}
+				<-start
+				ok, err := s.CompareAndSet(ctx, key, nil, v, exp)
+				if err != nil {
+					errs <- err
+				}
+				if ok {
+					won.Add(1)
+					winner.Store(v)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("round %d: %v", round, err)
+		}
+		if w := won.Load(); w != 1 {
+			t.Fatalf("round %d: %d of %d concurrent inserts won, want exactly 1", round, w, n)
+		}
+		want, _ := winner.Load().([]byte)
+		if got, found, err := s.Get(ctx, key); err != nil || !found || !bytes.Equal(got, want) {
+			t.Errorf("round %d: Get = (%q, %v, %v), want the winner's %q", round, got, found, err, want)
+		}
 	}
 }
