@@ -16,6 +16,8 @@ var (
 	_ coatcheck.GetToucher = (*mongostore.Store)(nil)
 	_ coatcheck.Iterator   = (*mongostore.Store)(nil)
 	_ coatcheck.Cleaner    = (*mongostore.Store)(nil)
+
+	_ coatcheck.CompareAndSetter = (*mongostore.Store)(nil)
 )
 
 func TestConformance(t *testing.T) {

@@ -20,7 +20,8 @@
 // New creates, unless Options say otherwise, the TTL index Flask-Session 0.8
 // creates (name "expiration_1", key {expiration: 1}, expireAfterSeconds 0)
 // and a unique index "id_1" on id, which Flask-Session does not create but
-// which makes Get and Set single index look-ups and Set's upsert race-free.
+// which makes Get and Set single index look-ups, Set's upsert race-free and
+// CompareAndSet's insert (nil old) atomic.
 // Both calls are idempotent and match what Flask-Session 0.8 creates, so the
 // two can run against the same collection.
 //
@@ -30,9 +31,24 @@
 // read: Get, Touch and Iterate ignore documents whose expiration has passed,
 // by this process's clock (as Flask-Session 0.3.2 compares with its own).
 // Documents whose expiration is null or absent never expire. Store
-// implements the optional Toucher, GetToucher, Iterator and Cleaner
-// interfaces; DeleteExpired (one DeleteMany) matters only where there is no
-// TTL monitor.
+// implements the optional Toucher, GetToucher, Iterator, Cleaner and
+// CompareAndSetter interfaces; DeleteExpired (one DeleteMany) matters only
+// where there is no TTL monitor.
+//
+// # Compare-and-set
+//
+// CompareAndSet with a non-nil old is one single-document write (UpdateOne,
+// or DeleteOne for a passed expiry) whose filter requires id, the live
+// expiration and val equal to old; MongoDB evaluates the filter and applies
+// the write atomically per document, so another writer, in any process,
+// either comes before (and the filter no longer matches) or after. With a
+// nil old it deletes the key's expired document, if any, and inserts: the
+// unique index on id makes the insert fail when a live document exists or
+// another client inserted first. Without that index an insert cannot be
+// made conditional, so CompareAndSet with a nil old returns an error
+// wrapping ErrNoUniqueIndex rather than risk two sessions under one id (a
+// store built with NoUniqueIndex or NoIndexes looks the index up on first
+// use, so an index managed elsewhere works).
 //
 // # Interoperability caveats
 //
@@ -47,9 +63,19 @@
 //   - FerretDB 1.x implements neither TTL indexes nor the expireAfterSeconds
 //     index option: New then fails with an error wrapping ErrTTLUnsupported.
 //     Set Options.NoTTLIndex and call DeleteExpired periodically instead.
+//   - FerretDB 1.x executes a filtered update or delete as a query followed
+//     by a write by _id, in separate steps, so CompareAndSet with a non-nil
+//     old is not atomic there against writers on other connections: two
+//     of them can both see old and both write. (Its unique index is
+//     enforced by the database, so CompareAndSet with a nil old is.) Within
+//     one process, a client with MaxPoolSize 1 serialises the calls; where
+//     several processes update one session concurrently, use MongoDB.
+//     (FerretDB 2.x executes updates inside PostgreSQL's DocumentDB
+//     extension; it has not been tested with this store.)
 //
-// Store satisfies coatcheck.Store structurally; this package does not import
-// Coatcheck.
+// Store satisfies coatcheck.Store, coatcheck.Toucher, coatcheck.GetToucher,
+// coatcheck.Iterator, coatcheck.Cleaner and coatcheck.CompareAndSetter
+// structurally; this package does not import Coatcheck.
 package mongostore
 
 import (
@@ -57,6 +83,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -81,6 +108,11 @@ var (
 	// ErrCorrupt is wrapped by Get's error when a document's val is not BSON
 	// binary data.
 	ErrCorrupt = errors.New("mongostore: corrupt session document")
+
+	// ErrNoUniqueIndex is wrapped by CompareAndSet's error when old is nil
+	// and the collection has no unique index on id, without which the
+	// insert cannot be conditional (see Options.NoUniqueIndex).
+	ErrNoUniqueIndex = errors.New("mongostore: no unique index on id")
 )
 
 // Options configures a Store. The zero value is the default: create both
@@ -98,7 +130,8 @@ type Options struct {
 
 	// NoUniqueIndex skips the unique index on id (for example on an existing
 	// Flask-Session collection that already holds duplicate ids, where
-	// creating it fails).
+	// creating it fails). CompareAndSet with a nil old needs that index: it
+	// looks it up on first use and fails with ErrNoUniqueIndex without it.
 	NoUniqueIndex bool
 }
 
@@ -106,6 +139,10 @@ type Options struct {
 // concurrent use.
 type Store struct {
 	coll *mongo.Collection
+
+	// uniqueID is true once the unique index on id is known to exist
+	// (New created it, or CompareAndSet found it).
+	uniqueID atomic.Bool
 }
 
 // New returns a Store on coll, creating its indexes as Options say. The
@@ -126,6 +163,7 @@ func New(ctx context.Context, coll *mongo.Collection, opts Options) (*Store, err
 		if err != nil {
 			return nil, wrap(ctx, "create index "+IDIndexName, err)
 		}
+		s.uniqueID.Store(true)
 	}
 	if !opts.NoTTLIndex {
 		_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
@@ -341,6 +379,109 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 		return 0, wrap(ctx, "delete expired", err)
 	}
 	return int(res.DeletedCount), nil
+}
+
+// CompareAndSet stores data under key until expiry (zero: none) only if the
+// live value under key equals old byte for byte; a nil old means "only if
+// absent" (an empty, non-nil old matches only an empty val). It reports
+// swapped=false, with a nil error, and changes nothing otherwise. An
+// expired document counts as absent; an expiry that has already passed
+// deletes the document when old matches. See "Compare-and-set" in the
+// package documentation for how it is atomic, and why a nil old needs the
+// unique index on id.
+//
+// val is compared as BSON binary subtype 0, which Set and pymongo write; a
+// document whose val has another subtype never matches.
+func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (swapped bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("mongostore: compare and set: %w", err)
+	}
+	now := time.Now()
+	del := !expiry.IsZero() && !expiry.After(now)
+	if old == nil {
+		return s.insertIfAbsent(ctx, key, data, expiry, now, del)
+	}
+	filter := append(liveFilter(key, now), bson.E{Key: "val", Value: binary(old)})
+	if del {
+		res, err := s.coll.DeleteOne(ctx, filter)
+		if err != nil {
+			return false, wrap(ctx, "compare and set", err)
+		}
+		return res.DeletedCount > 0, nil
+	}
+	res, err := s.coll.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "val", Value: binary(data)},
+		{Key: "expiration", Value: dateOrNil(expiry)},
+	}}})
+	if err != nil {
+		return false, wrap(ctx, "compare and set", err)
+	}
+	return res.MatchedCount > 0, nil
+}
+
+// insertIfAbsent is CompareAndSet with a nil old: remove the key's expired
+// documents (they count as absent, and would trip the unique index), then
+// insert; a duplicate-key error means a live document exists. A passed
+// expiry writes nothing and reports whether the key was absent.
+func (s *Store) insertIfAbsent(ctx context.Context, key string, data []byte, expiry, now time.Time, del bool) (bool, error) {
+	if err := s.requireUniqueID(ctx); err != nil {
+		return false, err
+	}
+	expired := bson.D{{Key: "id", Value: key}, {Key: "expiration", Value: bson.D{{Key: "$lte", Value: bson.NewDateTimeFromTime(now)}}}}
+	if _, err := s.coll.DeleteMany(ctx, expired); err != nil {
+		return false, wrap(ctx, "compare and set", err)
+	}
+	if del {
+		err := s.coll.FindOne(ctx, liveFilter(key, now), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return true, nil
+		}
+		if err != nil {
+			return false, wrap(ctx, "compare and set", err)
+		}
+		return false, nil
+	}
+	_, err := s.coll.InsertOne(ctx, document{ID: key, Val: binary(data), Expiration: dateOrNil(expiry)})
+	if mongo.IsDuplicateKeyError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap(ctx, "compare and set", err)
+	}
+	return true, nil
+}
+
+// requireUniqueID returns nil once the collection is known to have a unique
+// index on id alone, and an error wrapping ErrNoUniqueIndex while it has
+// none (looked up again on every call, so that creating it later works).
+func (s *Store) requireUniqueID(ctx context.Context) error {
+	if s.uniqueID.Load() {
+		return nil
+	}
+	specs, err := s.coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return wrap(ctx, "compare and set: list indexes", err)
+	}
+	for _, sp := range specs {
+		if sp.Unique == nil || !*sp.Unique {
+			continue
+		}
+		var keys bson.D
+		if err := bson.Unmarshal(sp.KeysDocument, &keys); err != nil || len(keys) != 1 || keys[0].Key != "id" {
+			continue
+		}
+		s.uniqueID.Store(true)
+		return nil
+	}
+	return fmt.Errorf("mongostore: compare and set with a nil old value needs a unique index on id (CompareAndSet cannot make the insert conditional otherwise): %w", ErrNoUniqueIndex)
+}
+
+// binary wraps b as BSON binary subtype 0, with nil as the empty value.
+func binary(b []byte) bson.Binary {
+	if b == nil {
+		b = []byte{}
+	}
+	return bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: b}
 }
 
 func dateOrNil(t time.Time) *bson.DateTime {
