@@ -487,6 +487,9 @@ func TestCompareAndSetSecondClient(t *testing.T) {
 	cas("n", nil, []byte("first"), hour(), true)
 	cas("n", nil, []byte("second"), hour(), false)
 	rawValue("n", "first")
+	// Rewriting the same bytes is a swap (the update matches even though it
+	// modifies nothing).
+	cas("n", []byte("first"), []byte("first"), hour(), true)
 	_, err = raw.InsertMany(ctx, []any{
 		bson.M{"id": "flaskold", "val": bson.Binary{Data: []byte("old")}, "expiration": time.Now().Add(-time.Second)},
 		bson.M{"id": "flask032", "val": bson.Binary{Data: []byte("x")}, "expiration": nil},
