@@ -82,6 +82,9 @@ func New(cfg Config) (*Codec, error) {
 		// than 6 (which clears 640 KB of tables per stream) and Flask
 		// accepts any valid zlib stream.
 		CompressionLevel: 1,
+		// Below this size zlib rarely wins and the attempt costs more than
+		// the rest of signing; Flask accepts either form.
+		MinCompressSize: 128,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("flaskcookie: %w", err)

@@ -55,6 +55,13 @@ type SerializerConfig struct {
 	// DisableCompression makes Dumps always emit plain base64url payloads.
 	// Loads still accepts compressed ones.
 	DisableCompression bool
+
+	// MinCompressSize skips the compression attempt for payloads shorter
+	// than this many bytes: building the Huffman tables of even a tiny
+	// stream costs microseconds, and short payloads rarely shrink. Zero
+	// means always try (itsdangerous' behaviour). A payload that would have
+	// compressed is then sent plain, which every verifier accepts.
+	MinCompressSize int
 }
 
 func (c SerializerConfig) signerConfig() SignerConfig {
@@ -77,6 +84,7 @@ type payloadCodec struct {
 	maxSize int
 	level   int       // zlib level
 	noZlib  bool      // never compress
+	minZlib int       // shortest payload worth trying to compress
 	zw      sync.Pool // *zlib.Writer
 	zr      sync.Pool // io.ReadCloser implementing zlib.Resetter
 	buf     sync.Pool // *bytes.Buffer
@@ -96,7 +104,10 @@ func newPayloadCodec(cfg SerializerConfig) (*payloadCodec, error) {
 	case level < zlib.BestSpeed || level > zlib.BestCompression:
 		return nil, errConfig("CompressionLevel %d out of range", level)
 	}
-	c := &payloadCodec{maxSize: maxSize, level: level, noZlib: cfg.DisableCompression}
+	if cfg.MinCompressSize < 0 {
+		return nil, errConfig("MinCompressSize %d is negative", cfg.MinCompressSize)
+	}
+	c := &payloadCodec{maxSize: maxSize, level: level, noZlib: cfg.DisableCompression, minZlib: cfg.MinCompressSize}
 	c.zw.New = func() any {
 		zw, _ := zlib.NewWriterLevel(nil, level) // level was validated
 		return zw
@@ -114,7 +125,7 @@ const minZlibLen = 7
 // "." + b64url(zlib(data)) if that stream is shorter than len(data)-1,
 // else b64url(data).
 func (c *payloadCodec) appendEncode(dst, data []byte) []byte {
-	if !c.noZlib && len(data)-1 > minZlibLen {
+	if !c.noZlib && len(data)-1 > minZlibLen && len(data) >= c.minZlib {
 		b := c.buf.Get().(*bytes.Buffer)
 		b.Reset()
 		zw := c.zw.Get().(*zlib.Writer)
