@@ -1,13 +1,16 @@
 package coatcheck
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/textproto"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // SessionInterface is Flask's SessionInterface: how a session is read from a
@@ -166,7 +169,33 @@ func (m *Manager) needsSaveUnopened(r *http.Request) bool {
 		return false
 	}
 	v, ok := cookieValue(r, m.cfg.CookieName)
-	return ok && v != ""
+	return ok && v != "" && mayBePermanent(v)
+}
+
+// permanentTrue is how Flask's compact tagged JSON spells a permanent session.
+var permanentTrue = []byte(`"_permanent":true`)
+
+// mayBePermanent peeks, without verifying, into an uncompressed cookie
+// payload: a cookie whose JSON does not say "_permanent":true is never
+// re-issued on a request that did not touch it (invalid or not, permanent or
+// not), so its verification can be skipped. Compressed or unusual payloads
+// report true and take the full path.
+func mayBePermanent(v string) bool {
+	end := strings.IndexByte(v, '.')
+	if end <= 0 {
+		return end == 0 // "." + zlib: decode to know; no dot: rejected anyway
+	}
+	p := v[:end]
+	var buf [512]byte
+	n := base64.RawURLEncoding.DecodedLen(len(p))
+	if n > len(buf) {
+		return true
+	}
+	n, err := base64.RawURLEncoding.Decode(buf[:n], unsafe.Slice(unsafe.StringData(p), len(p)))
+	if err != nil {
+		return true
+	}
+	return bytes.Contains(buf[:n], permanentTrue)
 }
 
 // cookieValue returns the value of the first valid cookie called name,
@@ -328,12 +357,15 @@ func (e *CookieTooLargeError) Is(target error) bool { return target == ErrCookie
 
 // addVaryCookie adds "Cookie" to Vary once.
 func addVaryCookie(h http.Header) {
-	for _, v := range h.Values("Vary") {
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p == "*" || strings.EqualFold(p, "Cookie") {
+	vs := h["Vary"]
+	for _, v := range vs {
+		for v != "" {
+			var p string
+			p, v, _ = strings.Cut(v, ",")
+			if p = textproto.TrimString(p); p == "*" || strings.EqualFold(p, "Cookie") {
 				return
 			}
 		}
 	}
-	h.Add("Vary", "Cookie")
+	h["Vary"] = append(vs, "Cookie")
 }

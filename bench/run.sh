@@ -134,10 +134,17 @@ start() { # logfile cmd...
 }
 
 
-# login URL → prints "session=…" from POST /login
+# login URL → prints "session=…" as a browser holds it after logging in:
+# POST /login, then follow the redirect to / (which shows and consumes the
+# "You were logged in" flash and re-issues the cookie without it). Taking the
+# cookie straight from the POST would make every measured request pop a
+# stale flash and re-sign the session.
 login() {
-	curl -fsS -o /dev/null -D - -d username=alice "$1/login" |
-		tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(session=[^;]*\).*/\1/p' | head -1
+	local jar
+	jar=$(mktemp)
+	curl -fsS -o /dev/null -L -c "$jar" -b "$jar" -d username=alice "$1/login"
+	awk '$6 == "session" {print "session=" $7}' "$jar" | tail -1
+	rm -f "$jar"
 }
 
 # wrk_one NAME URL COOKIE — verifies the page first, then runs wrk.
