@@ -37,10 +37,10 @@ func TestMayBePermanent(t *testing.T) {
 		cookie string
 		want   bool
 	}{
-		{"eyJfcGVybWFuZW50Ijp0cnVlLCJ1c2VyX2lkIjo0Mn0.ZVPxAA.x", true}, // {"_permanent":true,"user_id":42}
-		{"eyJ1c2VyX2lkIjo0Mn0.ZVPxAA.tfs1XJDK6i-qRamcxAFwBWdY-u8", false},      // {"user_id":42}
-		{"eyJfcGVybWFuZW50IjpmYWxzZX0.ZVPxAA.x", false},                 // {"_permanent":false}
-		{".eJyrVkpJLElUslJKHAWjgAZAqRYQAAD__yOI5q0.ZVPxAA.x", true},     // compressed: decode to know
+		{"eyJfcGVybWFuZW50Ijp0cnVlLCJ1c2VyX2lkIjo0Mn0.ZVPxAA.x", true},    // {"_permanent":true,"user_id":42}
+		{"eyJ1c2VyX2lkIjo0Mn0.ZVPxAA.tfs1XJDK6i-qRamcxAFwBWdY-u8", false}, // {"user_id":42}
+		{"eyJfcGVybWFuZW50IjpmYWxzZX0.ZVPxAA.x", false},                   // {"_permanent":false}
+		{".eJyrVkpJLElUslJKHAWjgAZAqRYQAAD__yOI5q0.ZVPxAA.x", true},       // compressed: decode to know
 		{"garbage", false},
 		{"!!!.ZVPxAA.x", true}, // undecodable: let verification decide
 	} {
