@@ -60,15 +60,6 @@ func loginApp(m *Manager) http.Handler {
 	return m.Handler(mux)
 }
 
-func newClient(t *testing.T) *http.Client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &http.Client{Jar: jar}
-}
-
 func get(t *testing.T, c *http.Client, u string) string {
 	t.Helper()
 	res, err := c.Get(u)

@@ -108,17 +108,16 @@ type (
 )
 
 type decoder struct {
-	data   []byte
-	pos    int
-	opPos  int
-	op     byte
-	stack  []any
-	marks  []int
-	memo   map[uint64]any
-	opts   Options
-	alloc  int
-	proto  int
-	result any
+	data  []byte
+	pos   int
+	opPos int
+	op    byte
+	stack []any
+	marks []int
+	memo  map[uint64]any
+	opts  Options
+	alloc int
+	proto int
 }
 
 func (d *decoder) errf(kind error, format string, args ...any) error {
