@@ -136,22 +136,13 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 // session failed and the error handler answered instead.
 func (m *Manager) commit(w http.ResponseWriter, r *http.Request, s *Session) bool {
 	s.mu.Lock()
-	err := s.err
-	opened := s.loaded
-	null := s.null
+	if !s.loaded && m.needsSaveUnopened(r) {
+		s.load() // e.g. a permanent cookie re-issued on an untouched request
+	}
+	opened, err, null := s.loaded, s.err, s.null
 	s.mu.Unlock()
-	if err == nil && !null && (opened || m.needsSaveUnopened(r)) {
-		if !opened {
-			// e.g. a permanent cookie re-issued on an untouched request
-			s.mu.Lock()
-			s.load()
-			err = s.err
-			null = s.null
-			s.mu.Unlock()
-		}
-		if err == nil && !null {
-			err = m.iface.Save(r, s, w.Header())
-		}
+	if err == nil && opened && !null {
+		err = m.iface.Save(r, s, w.Header())
 	}
 	if err == nil {
 		return true

@@ -168,15 +168,8 @@ func (s *Session) load() {
 	case loaded == nil:
 		s.null = true
 	default:
-		s.data = loaded.data
-		s.isNew = loaded.isNew
-		s.reason = loaded.reason
-		s.id = loaded.id
-		s.fromStore = loaded.fromStore
-		s.deadline = loaded.deadline
-		s.touched = loaded.touched
-		s.err = loaded.err
-		s.null = loaded.null
+		// a custom interface can only set what NewSession sets
+		s.data, s.isNew = loaded.data, loaded.isNew
 	}
 }
 
