@@ -221,7 +221,7 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 	if data == nil {
 		data = []byte{} // a nil slice would be written as NULL
 	}
-	if _, err := s.db.ExecContext(ctx, s.qSet, key, data, dbTime(expiry)); err != nil {
+	if _, err := s.exec(ctx, s.qSet, key, data, dbTime(expiry)); err != nil {
 		return wrapErr(ctx, "set", err)
 	}
 	return nil
@@ -236,7 +236,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 }
 
 func (s *Store) delete(ctx context.Context, op, key string) error {
-	if _, err := s.db.ExecContext(ctx, s.qDelete, key); err != nil {
+	if _, err := s.exec(ctx, s.qDelete, key); err != nil {
 		return wrapErr(ctx, op, err)
 	}
 	return nil
@@ -256,7 +256,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (bool, 
 	}
 	now := s.clock()
 	if !expiry.IsZero() && !expiry.After(s.now()) {
-		res, err := s.db.ExecContext(ctx, s.qTouchDelete, key, now)
+		res, err := s.exec(ctx, s.qTouchDelete, key, now)
 		if err != nil {
 			return false, wrapErr(ctx, "touch", err)
 		}
@@ -266,7 +266,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (bool, 
 		}
 		return n > 0, nil
 	}
-	res, err := s.db.ExecContext(ctx, s.qTouch, dbTime(expiry), key, now)
+	res, err := s.exec(ctx, s.qTouch, dbTime(expiry), key, now)
 	if err != nil {
 		return false, wrapErr(ctx, "touch", err)
 	}
@@ -327,9 +327,9 @@ func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte,
 			err error
 		)
 		if passed {
-			res, err = s.db.ExecContext(ctx, s.qCASDelete, key, old, now)
+			res, err = s.exec(ctx, s.qCASDelete, key, old, now)
 		} else {
-			res, err = s.db.ExecContext(ctx, s.qCAS, data, dbTime(expiry), key, old, now)
+			res, err = s.exec(ctx, s.qCAS, data, dbTime(expiry), key, old, now)
 		}
 		if err != nil {
 			return false, wrapErr(ctx, "compare and set", err)
@@ -407,6 +407,22 @@ func (s *Store) casTx(ctx context.Context, key string, old, data []byte, expiry 
 		return false, false, err
 	}
 	return true, false, nil
+}
+
+// maxDeadlockRetries bounds how often one statement is re-run after InnoDB
+// chose it as a deadlock victim.
+const maxDeadlockRetries = 5
+
+// exec runs one autocommit statement. Under concurrent writes InnoDB may
+// roll such a statement back as a deadlock victim (error 1213) even though
+// nothing is wrong; the statement was undone entirely, so it is run again.
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := s.db.ExecContext(ctx, q, args...)
+		if err == nil || !isDeadlock(err) || attempt == maxDeadlockRetries || ctx.Err() != nil {
+			return res, err
+		}
+	}
 }
 
 // isDuplicate reports a duplicate-key error (ER_DUP_ENTRY).
@@ -493,7 +509,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, wrapErr(ctx, "delete expired", err)
 	}
-	res, err := s.db.ExecContext(ctx, s.qDelExpir, s.clock())
+	res, err := s.exec(ctx, s.qDelExpir, s.clock())
 	if err != nil {
 		return 0, wrapErr(ctx, "delete expired", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -684,5 +685,50 @@ func TestCompareAndSetInsertRace(t *testing.T) {
 		if got, found, err := s.Get(ctx, key); err != nil || !found || !bytes.Equal(got, want) {
 			t.Errorf("round %d: Get = (%q, %v, %v), want the winner's %q", round, got, found, err, want)
 		}
+	}
+}
+
+// Concurrent deletes and upserts on neighbouring keys make InnoDB pick
+// deadlock victims; the store must retry them, never surface error 1213.
+func TestNoDeadlockErrors(t *testing.T) {
+	dsn := storetest.RequireEnv(t, "COATCHECK_MYSQL_DSN")
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(16)
+	table := fmt.Sprintf("sessions_deadlock_%d", time.Now().UnixNano()%1e9)
+	s, err := mysqlstore.New(context.Background(), db, mysqlstore.Options{Table: table, CleanupInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close(); db.Exec("DROP TABLE " + table) }()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 60; i++ {
+				k := fmt.Sprintf("k%03d", (w*7+i)%40)
+				var err error
+				if i%2 == 0 {
+					err = s.Set(ctx, k, []byte("v"), time.Now().Add(time.Hour))
+				} else {
+					err = s.Delete(ctx, k)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
