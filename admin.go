@@ -8,10 +8,6 @@ import (
 	"time"
 )
 
-// ErrNotSupported: the store cannot do what was asked (list keys of a
-// memcached, say).
-var ErrNotSupported = errors.New("coatcheck: not supported by this store")
-
 // Admin manages server-side sessions outside a request: for operators
 // (the coatcheck sessions command) and for revoking sessions.
 type Admin struct {
@@ -60,9 +56,9 @@ func (a *Admin) Get(ctx context.Context, id string) (data map[string]any, found 
 	}
 	m, err := a.si.codec.Decode(b)
 	if err != nil {
-		return nil, true, fmt.Errorf("%w: stored session %q: %w", ErrBadPayload, a.si.key(id), err)
+		return nil, true, a.si.payloadErr(a.si.key(id), err)
 	}
-	delete(m, deadlineKey)
+	takeDeadline(m)
 	return m, true, nil
 }
 

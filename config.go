@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -87,10 +86,29 @@ type Config struct {
 	// (Flask's app.session_interface).
 	Interface SessionInterface
 
+	// IdleTimeout is SESSION_IDLE_TIMEOUT (Coatcheck's): when positive, a
+	// session not used for that long ends. Server-side the store expiry
+	// slides on each use; for cookie sessions the cookie's own signing time
+	// is the clock, and the cookie of every request that opens the session
+	// is re-signed. Zero: sessions live PermanentLifetime from their last
+	// use, as in Flask.
+	IdleTimeout time.Duration
+
+	// AbsoluteLifetime is SESSION_ABSOLUTE_LIFETIME (Coatcheck's): when
+	// positive, a session ends that long after it began, however active it
+	// is. The deadline travels inside the data as "_cc_deadline" (Unix
+	// seconds; Flask sees an ordinary key). A session without that stamp —
+	// written by Flask, Flask-Session, or before the setting — is stamped on
+	// its first load and ends that long after it.
+	AbsoluteLifetime time.Duration
+
 	// ErrorHandler answers a request whose session failed: store unavailable
-	// (ErrStoreUnavailable), undecodable payload, write without a secret key,
-	// cookie too large. nil: DefaultErrorHandler (503 for store failures,
-	// 500 otherwise, cause logged).
+	// or too slow (ErrStoreUnavailable), conflicting concurrent saves
+	// (ErrConflict), undecodable payload, write without a secret key, an
+	// unsupported value, cookie too large. The Manager logs the failure
+	// before calling it (at debug level when the client went away). nil:
+	// DefaultErrorHandler (503 for store failures, 409 for conflicts, 500
+	// otherwise; see ErrorStatus).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Logger receives rejected cookies (debug) and session failures (error).
@@ -119,14 +137,17 @@ type ServerConfig struct {
 	// 32 bytes give 43 characters). Default 32.
 	IDLength int
 
-	// IDStyle selects the id form: "token" (secrets.token_urlsafe, Flask-Session
-	// ≥ 0.6, the default) or "uuid" (str(uuid4()), Flask-Session ≤ 0.5).
-	IDStyle string
+	// IDStyle selects the id form: IDToken (secrets.token_urlsafe,
+	// Flask-Session ≥ 0.6, the default) or IDUUID (str(uuid4()),
+	// Flask-Session ≤ 0.5).
+	IDStyle IDStyle
 
-	// Serialization is SESSION_SERIALIZATION_FORMAT: "msgpack" (default, as
-	// Flask-Session 0.8), "json" or "pickle" (Flask-Session ≤ 0.5). Reading
-	// falls back across formats as Flask-Session 0.8 does.
-	Serialization string
+	// Serialization is SESSION_SERIALIZATION_FORMAT: SerializationMsgpack
+	// (the default, as Flask-Session 0.8), SerializationJSON or
+	// SerializationPickle (Flask-Session ≤ 0.5). Reading falls back across
+	// formats as Flask-Session 0.8 does. A store whose backend pickles
+	// (filesystem: cachelib) defaults to pickle; see BackendNamer.
+	Serialization Serialization
 
 	// Codec replaces the codec chosen by Serialization.
 	Codec Codec
@@ -152,15 +173,36 @@ type ServerConfig struct {
 	// of it is saved, so no update is lost silently.
 	StrictConflicts bool
 
-	// IdleTimeout, when positive, expires a session that has not been used
-	// for that long (the store expiry slides on each use). Zero: sessions
-	// live PermanentLifetime from their last use, as in Flask-Session.
-	IdleTimeout time.Duration
-
-	// AbsoluteLifetime, when positive, ends a session that long after it was
-	// created, however active it is; the deadline travels with the data.
-	AbsoluteLifetime time.Duration
+	// StoreTimeout is SESSION_STORE_TIMEOUT (Coatcheck's, seconds): the
+	// budget of the store calls of one load, and separately of one save
+	// (write, compare-and-set retries, touch, delete together). A store that
+	// has not answered by then is ErrStoreUnavailable (503), never a fresh
+	// session. A save is not cut short when the client goes away, only by
+	// this deadline. Zero means DefaultStoreTimeout (3 s).
+	StoreTimeout time.Duration
 }
+
+// DefaultStoreTimeout is ServerConfig.StoreTimeout's default.
+const DefaultStoreTimeout = 3 * time.Second
+
+// IDStyle is the form of new server-side session ids.
+type IDStyle string
+
+// The id styles.
+const (
+	IDToken IDStyle = "token" // secrets.token_urlsafe(SESSION_ID_LENGTH): Flask-Session ≥ 0.6
+	IDUUID  IDStyle = "uuid"  // str(uuid4()): Flask-Session ≤ 0.5
+)
+
+// Serialization is a stored-value format (SESSION_SERIALIZATION_FORMAT).
+type Serialization string
+
+// The formats of package flasksession.
+const (
+	SerializationMsgpack Serialization = "msgpack"
+	SerializationJSON    Serialization = "json"
+	SerializationPickle  Serialization = "pickle"
+)
 
 func (c *Config) httpOnly() bool        { return c.CookieHTTPOnly == nil || *c.CookieHTTPOnly }
 func (c *Config) refreshEach() bool     { return c.RefreshEachRequest == nil || *c.RefreshEachRequest }
@@ -201,11 +243,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.Server.IdleTimeout < 0 || c.Server.AbsoluteLifetime < 0 {
-		return c, errors.New("coatcheck: IdleTimeout and AbsoluteLifetime must not be negative")
+	if c.IdleTimeout < 0 || c.AbsoluteLifetime < 0 || c.Server.StoreTimeout < 0 {
+		return c, errors.New("coatcheck: IdleTimeout, AbsoluteLifetime and StoreTimeout must not be negative")
 	}
-	if c.Server.IdleTimeout > 0 && c.Server.AbsoluteLifetime > 0 && c.Server.AbsoluteLifetime < c.Server.IdleTimeout {
+	if c.IdleTimeout > 0 && c.AbsoluteLifetime > 0 && c.AbsoluteLifetime < c.IdleTimeout {
 		return c, errors.New("coatcheck: AbsoluteLifetime is shorter than IdleTimeout")
+	}
+	if c.Server.StoreTimeout == 0 {
+		c.Server.StoreTimeout = DefaultStoreTimeout
 	}
 	return c, nil
 }
@@ -238,186 +283,6 @@ func validCookieName(name string) bool {
 		}
 	}
 	return true
-}
-
-// ConfigKeys lists the Flask and Flask-Session setting names ConfigFromMap
-// and ConfigFromEnv understand.
-var ConfigKeys = []string{
-	"SECRET_KEY", "SECRET_KEY_FALLBACKS", "SESSION_COOKIE_NAME", "SESSION_COOKIE_DOMAIN",
-	"SESSION_COOKIE_PATH", "APPLICATION_ROOT", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SECURE",
-	"SESSION_COOKIE_SAMESITE", "SESSION_COOKIE_PARTITIONED", "SESSION_REFRESH_EACH_REQUEST",
-	"PERMANENT_SESSION_LIFETIME", "MAX_COOKIE_SIZE", "SESSION_KEY_PREFIX", "SESSION_USE_SIGNER",
-	"SESSION_PERMANENT", "SESSION_ID_LENGTH", "SESSION_SERIALIZATION_FORMAT", "SESSION_FLASK_COMPAT",
-	"SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_LIFETIME", "SESSION_STRICT_CONFLICTS",
-}
-
-// ConfigFromEnv reads the settings of ConfigKeys from the environment (with
-// os.Getenv when getenv is nil). SECRET_KEY_FALLBACKS is a comma-separated
-// list; durations are seconds, as in Flask; booleans accept
-// 1/0/true/false/yes/no/on/off.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	m := map[string]any{}
-	for _, k := range ConfigKeys {
-		if v := getenv(k); v != "" {
-			if k == "SECRET_KEY_FALLBACKS" {
-				var keys []any
-				for _, p := range strings.Split(v, ",") {
-					if p = strings.TrimSpace(p); p != "" {
-						keys = append(keys, p)
-					}
-				}
-				m[k] = keys
-				continue
-			}
-			m[k] = v
-		}
-	}
-	return ConfigFromMap(m)
-}
-
-// ConfigFromMap builds a Config from Flask's setting names, as a team would
-// copy them out of its Flask config. Values may be Go-typed (bool, int,
-// time.Duration, []string) or strings. Unknown keys are ignored (a Flask
-// config holds many unrelated settings); invalid values are errors.
-func ConfigFromMap(m map[string]any) (Config, error) {
-	var c Config
-	var err error
-	get := func(k string) (any, bool) { v, ok := m[k]; return v, ok && v != nil }
-	str := func(k string) string {
-		v, _ := get(k)
-		switch x := v.(type) {
-		case string:
-			return x
-		case []byte:
-			return string(x)
-		case nil:
-			return ""
-		}
-		return fmt.Sprint(v)
-	}
-	boolean := func(k string) (bool, bool) {
-		v, ok := get(k)
-		if !ok {
-			return false, false
-		}
-		b, e := parseBool(v)
-		if e != nil && err == nil {
-			err = fmt.Errorf("coatcheck: %s: %w", k, e)
-		}
-		return b, true
-	}
-	seconds := func(k string) (time.Duration, bool) {
-		v, ok := get(k)
-		if !ok {
-			return 0, false
-		}
-		d, e := parseSeconds(v)
-		if e != nil && err == nil {
-			err = fmt.Errorf("coatcheck: %s: %w", k, e)
-		}
-		return d, true
-	}
-	integer := func(k string) (int, bool) {
-		v, ok := get(k)
-		if !ok {
-			return 0, false
-		}
-		switch x := v.(type) {
-		case int:
-			return x, true
-		case int64:
-			return int(x), true
-		case float64:
-			return int(x), true
-		}
-		n, e := strconv.Atoi(strings.TrimSpace(str(k)))
-		if e != nil && err == nil {
-			err = fmt.Errorf("coatcheck: %s: not an integer: %q", k, str(k))
-		}
-		return n, true
-	}
-
-	c.SecretKey = str("SECRET_KEY")
-	if v, ok := get("SECRET_KEY_FALLBACKS"); ok {
-		switch x := v.(type) {
-		case []string:
-			c.SecretKeyFallbacks = append([]string(nil), x...)
-		case []any:
-			for _, e := range x {
-				c.SecretKeyFallbacks = append(c.SecretKeyFallbacks, fmt.Sprint(e))
-			}
-		case string:
-			for _, p := range strings.Split(x, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					c.SecretKeyFallbacks = append(c.SecretKeyFallbacks, p)
-				}
-			}
-		default:
-			err = fmt.Errorf("coatcheck: SECRET_KEY_FALLBACKS: want a list, got %T", v)
-		}
-	}
-	c.CookieName = str("SESSION_COOKIE_NAME")
-	c.CookieDomain = str("SESSION_COOKIE_DOMAIN")
-	if b, ok := get("SESSION_COOKIE_DOMAIN"); ok {
-		if bb, isBool := b.(bool); isBool && !bb {
-			c.CookieDomain = "" // Flask's False: no Domain
-		}
-	}
-	c.CookiePath = str("SESSION_COOKIE_PATH")
-	c.ApplicationRoot = str("APPLICATION_ROOT")
-	if b, ok := boolean("SESSION_COOKIE_HTTPONLY"); ok {
-		c.CookieHTTPOnly = &b
-	}
-	c.CookieSecure, _ = boolean("SESSION_COOKIE_SECURE")
-	if s := str("SESSION_COOKIE_SAMESITE"); s != "" {
-		ss, e := ParseSameSite(s)
-		if e != nil && err == nil {
-			err = e
-		}
-		c.CookieSameSite = ss
-	}
-	c.CookiePartitioned, _ = boolean("SESSION_COOKIE_PARTITIONED")
-	if b, ok := boolean("SESSION_REFRESH_EACH_REQUEST"); ok {
-		c.RefreshEachRequest = &b
-	}
-	if d, ok := seconds("PERMANENT_SESSION_LIFETIME"); ok {
-		c.PermanentLifetime = d
-		if d == 0 {
-			c.PermanentLifetime = time.Nanosecond // Flask's 0: cookies expire at once
-		}
-	}
-	if n, ok := integer("MAX_COOKIE_SIZE"); ok {
-		c.MaxCookieSize = n
-		if n == 0 {
-			c.MaxCookieSize = -1 // Flask's 0 disables the check
-		}
-	}
-	if v, ok := get("SESSION_KEY_PREFIX"); ok {
-		c.Server.KeyPrefix = str("SESSION_KEY_PREFIX")
-		if v == "" {
-			c.Server.NoKeyPrefix = true
-		}
-	}
-	c.Server.UseSigner, _ = boolean("SESSION_USE_SIGNER")
-	if b, ok := boolean("SESSION_PERMANENT"); ok {
-		c.Server.Permanent = &b
-	}
-	if n, ok := integer("SESSION_ID_LENGTH"); ok {
-		c.Server.IDLength = n
-	}
-	c.Server.Serialization = strings.ToLower(str("SESSION_SERIALIZATION_FORMAT"))
-	c.Server.FlaskSessionCompat = str("SESSION_FLASK_COMPAT")
-	c.Server.StrictConflicts, _ = boolean("SESSION_STRICT_CONFLICTS")
-	if d, ok := seconds("SESSION_IDLE_TIMEOUT"); ok {
-		c.Server.IdleTimeout = d
-	}
-	if d, ok := seconds("SESSION_ABSOLUTE_LIFETIME"); ok {
-		c.Server.AbsoluteLifetime = d
-	}
-	return c, err
 }
 
 // ParseSameSite reads SESSION_COOKIE_SAMESITE: "Strict", "Lax" or "None" in

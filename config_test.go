@@ -46,7 +46,7 @@ func TestConfigFromMap(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{"SECRET_KEY": "s", "SECRET_KEY_FALLBACKS": "a, b,,c", "PERMANENT_SESSION_LIFETIME": "60", "SESSION_COOKIE_SAMESITE": "Strict"}
-	c, err := ConfigFromEnv(func(k string) string { return env[k] })
+	c, err := ConfigFromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}

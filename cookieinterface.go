@@ -1,10 +1,14 @@
 package coatcheck
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
+	"unsafe"
 )
 
 // cookieCodec signs session data into a cookie value and back: Flask's
@@ -12,9 +16,10 @@ import (
 type cookieCodec interface {
 	// encode signs data at now.
 	encode(data map[string]any, now time.Time) (string, error)
-	// decode verifies value at now. A rejected cookie returns an error that
-	// is not ErrBadPayload; a verified but undecodable one wraps ErrBadPayload.
-	decode(value string, now time.Time) (map[string]any, error)
+	// decode verifies value at now and reports when it was signed. A
+	// rejected cookie returns an error that is not ErrBadPayload; a verified
+	// but undecodable one wraps ErrBadPayload.
+	decode(value string, now time.Time) (map[string]any, time.Time, error)
 }
 
 // cookieInterface is Flask's SecureCookieSessionInterface.
@@ -57,25 +62,54 @@ func (ci *cookieInterface) openInto(r *http.Request, s *Session) error {
 	value, ok := cookieValue(r, ci.cfg.CookieName)
 	if !ok || value == "" {
 		s.isNew, s.reason = true, ErrNoSession
+		ci.stampNew(s, ci.cfg.Now())
 		return nil
 	}
-	data, err := ci.codec.decode(value, ci.cfg.Now())
+	cfg := ci.cfg
+	now := cfg.Now()
+	data, signedAt, err := ci.codec.decode(value, now)
+	if err == nil && cfg.IdleTimeout > 0 && now.Sub(signedAt) > cfg.IdleTimeout {
+		err = fmt.Errorf("idle timeout: signed %s ago, SESSION_IDLE_TIMEOUT is %s",
+			now.Sub(signedAt).Round(time.Second), cfg.IdleTimeout)
+	}
+	var deadline time.Time
+	if err == nil {
+		deadline, _ = takeDeadline(data)
+		if cfg.AbsoluteLifetime > 0 && !deadline.IsZero() && !now.Before(deadline) {
+			err = errors.New("absolute session lifetime exceeded")
+		}
+	}
 	if err != nil {
 		if errors.Is(err, ErrBadPayload) {
 			return err
 		}
-		ci.cfg.logger().Debug("coatcheck: session cookie rejected", "path", r.URL.Path, "err", err)
+		cfg.logger().Debug("coatcheck: session cookie rejected", "path", r.URL.Path, "err", err)
 		s.isNew, s.reason = true, fmt.Errorf("%w: %w", ErrInvalidSession, err)
+		ci.stampNew(s, now)
 		return nil
 	}
-	s.data = data
+	s.data, s.deadline = data, deadline
+	if cfg.AbsoluteLifetime > 0 && deadline.IsZero() {
+		// a cookie Flask (or an earlier setting) wrote: the lifetime counts
+		// from this first use, and the stamp goes out with the cookie
+		ci.stampNew(s, now)
+	}
 	return nil
+}
+
+// stampNew starts the absolute lifetime of s at now.
+func (ci *cookieInterface) stampNew(s *Session, now time.Time) {
+	if ci.cfg.AbsoluteLifetime > 0 {
+		s.deadline, s.stamp = now.Add(ci.cfg.AbsoluteLifetime), true
+	}
 }
 
 // Save implements SessionInterface with Flask's save_session rules: Vary:
 // Cookie when accessed; an emptied session deletes the cookie; otherwise the
 // cookie is (re)sent when modified, or when permanent and
-// RefreshEachRequest; permanent cookies carry Expires.
+// RefreshEachRequest; permanent cookies carry Expires. With IdleTimeout the
+// cookie of every opened session is re-signed (its signing time is the
+// idle clock); with AbsoluteLifetime the deadline travels in the data.
 func (ci *cookieInterface) Save(r *http.Request, s *Session, h http.Header) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,21 +125,55 @@ func (ci *cookieInterface) Save(r *http.Request, s *Session, h http.Header) erro
 		return nil
 	}
 	permanent := truthy(s.data[PermanentKey])
-	if !s.modified && !(permanent && cfg.refreshEach()) {
+	if !s.modified && !s.stamp && !(permanent && cfg.refreshEach()) && cfg.IdleTimeout == 0 {
 		return nil
 	}
 	now := cfg.Now()
+	if !s.deadline.IsZero() {
+		s.data[deadlineKey] = s.deadline.Unix()
+	}
 	value, err := ci.codec.encode(s.data, now)
+	delete(s.data, deadlineKey)
 	if err != nil {
 		return err
 	}
+	s.stamp = false
 	var expires time.Time
 	if permanent {
 		expires = now.Add(cfg.PermanentLifetime)
+		if !s.deadline.IsZero() && s.deadline.Before(expires) {
+			expires = s.deadline
+		}
 	}
 	if err := cfg.setCookie(h, cookieSpec{name: cfg.CookieName, value: value, expires: expires}); err != nil {
 		return err
 	}
 	addVaryCookie(h)
 	return nil
+}
+
+// permanentTrue is how Flask's compact tagged JSON spells a permanent session.
+var permanentTrue = []byte(`"_permanent":true`)
+
+// mayBePermanent peeks, without verifying, into an uncompressed cookie
+// payload: a cookie whose JSON does not say "_permanent":true is never
+// re-issued on a request that did not touch it (invalid or not, permanent or
+// not), so its verification can be skipped. Compressed or unusual payloads
+// report true and take the full path.
+func mayBePermanent(v string) bool {
+	end := strings.IndexByte(v, '.')
+	if end <= 0 {
+		return end == 0 // "." + zlib: decode to know; no dot: rejected anyway
+	}
+	p := v[:end]
+	var buf [512]byte
+	n := base64.RawURLEncoding.DecodedLen(len(p))
+	if n > len(buf) {
+		return true
+	}
+	n, err := base64.RawURLEncoding.Decode(buf[:n], unsafe.Slice(unsafe.StringData(p), len(p)))
+	if err != nil {
+		return true
+	}
+	return bytes.Contains(buf[:n], permanentTrue)
 }

@@ -34,9 +34,8 @@ func (s *Session) FlashCategory(category, message string) {
 		s.data = make(map[string]any, 1)
 	}
 	list = append(list, pyval.Tuple{category, message})
-	s.note(FlashesKey, list, false)
 	s.data[FlashesKey] = list
-	s.modified = true
+	s.changed()
 }
 
 // Flashes returns the flashed messages and removes them from the session,
@@ -53,9 +52,8 @@ func (s *Session) Flashes(categories ...string) []Flash {
 		if v, ok := s.data[FlashesKey]; ok {
 			s.flashes = parseFlashes(v)
 			if s.write() {
-				s.note(FlashesKey, nil, true)
 				delete(s.data, FlashesKey)
-				s.modified = true
+				s.changed()
 			}
 		}
 	}

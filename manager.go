@@ -1,16 +1,10 @@
 package coatcheck
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/textproto"
-	"strings"
-	"time"
-	"unsafe"
 )
 
 // SessionInterface is Flask's SessionInterface: how a session is read from a
@@ -66,7 +60,7 @@ func New(cfg Config) (*Manager, error) {
 		m.cookie, m.iface = ci, ci
 	}
 	if m.onError == nil {
-		m.onError = m.defaultErrorHandler
+		m.onError = DefaultErrorHandler
 	}
 	return m, nil
 }
@@ -101,145 +95,50 @@ func FromContext(ctx context.Context) *Session {
 // FromRequest is FromContext(r.Context()).
 func FromRequest(r *http.Request) *Session { return FromContext(r.Context()) }
 
-// reqState is everything the middleware keeps for one request, in one
-// allocation: it is the request's context (carrying the session), the
-// session and the response writer wrapper.
-type reqState struct {
-	context.Context // the incoming request's context
-	s               Session
-	w               responseWriter
+// The four methods below are the middleware taken apart, for adapters of
+// frameworks whose handlers are not an http.Handler chain (Fiber, or a
+// framework whose middleware runs code after the response started). An
+// adapter calls Attach on the way in, Commit just before the response's
+// first byte (answering a non-nil error with HandleError instead of the
+// handler's response), and Finish after the handler returned.
+
+// Attach returns a shallow copy of r carrying a new, lazily loaded session
+// of m: FromRequest of the result is that session.
+func (m *Manager) Attach(r *http.Request) *http.Request {
+	r, _ = m.attach(r)
+	return r
 }
 
-// Value returns the session for ctxKey and defers every other key.
-func (st *reqState) Value(key any) any {
-	if _, ok := key.(ctxKey); ok {
-		return &st.s
+// Commit writes the session of r (attached by Attach) into h — Set-Cookie
+// and Vary — and persists it, as the middleware does just before the
+// response's first byte. Call it once per request. A non-nil error must be
+// answered with HandleError instead of the handler's response.
+func (m *Manager) Commit(r *http.Request, h http.Header) error {
+	s := FromRequest(r)
+	if s.m != m {
+		return ErrNoMiddleware
 	}
-	return st.Context.Value(key)
+	return m.save(r, s, h)
 }
 
-// Handler wraps next with session handling: the session is loaded lazily
-// when next touches it, and saved just before the first byte of the
-// response is written (or when next returns without writing).
-func (m *Manager) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &reqState{Context: r.Context()}
-		r = r.WithContext(st)
-		st.s.m, st.s.r = m, r
-		st.w = responseWriter{ResponseWriter: w, m: m, r: r, s: &st.s}
-		next.ServeHTTP(&st.w, r)
-		st.w.commit()
-	})
+// Finish runs after the handler returned and the response went out: changes
+// made to a server-side session after Commit are saved to the store (the
+// client's cookie already names it); changes that needed the headers are
+// reported as ErrResponseStarted, recorded in Session.Err and logged. It
+// returns that error, nil when nothing was lost.
+func (m *Manager) Finish(r *http.Request) error {
+	s := FromRequest(r)
+	if s.m != m {
+		return ErrNoMiddleware
+	}
+	return m.finish(r, s)
 }
 
-// commit saves the session into the headers. It reports false when the
-// session failed and the error handler answered instead.
-func (m *Manager) commit(w http.ResponseWriter, r *http.Request, s *Session) bool {
-	s.mu.Lock()
-	if !s.loaded && m.needsSaveUnopened(r) {
-		s.load() // e.g. a permanent cookie re-issued on an untouched request
-	}
-	opened, err, null := s.loaded, s.err, s.null
-	s.mu.Unlock()
-	if err == nil && opened && !null {
-		err = m.iface.Save(r, s, w.Header())
-	}
-	if err == nil {
-		return true
-	}
+// HandleError logs err and answers the request with the configured error
+// handler, as the middleware does when a session fails. The headers already
+// set on w are dropped first (they may carry a half-written session).
+func (m *Manager) HandleError(w http.ResponseWriter, r *http.Request, err error) {
 	m.fail(w, r, err)
-	return false
-}
-
-// needsSaveUnopened reports whether a request that never touched its session
-// must still open it at commit. Flask re-issues a permanent cookie on every
-// request when SESSION_REFRESH_EACH_REQUEST is on; knowing whether the cookie
-// is permanent takes a decode, paid only when a cookie was sent.
-func (m *Manager) needsSaveUnopened(r *http.Request) bool {
-	if m.cookie == nil || !m.cfg.refreshEach() {
-		return false
-	}
-	v, ok := cookieValue(r, m.cfg.CookieName)
-	return ok && v != "" && mayBePermanent(v)
-}
-
-// permanentTrue is how Flask's compact tagged JSON spells a permanent session.
-var permanentTrue = []byte(`"_permanent":true`)
-
-// mayBePermanent peeks, without verifying, into an uncompressed cookie
-// payload: a cookie whose JSON does not say "_permanent":true is never
-// re-issued on a request that did not touch it (invalid or not, permanent or
-// not), so its verification can be skipped. Compressed or unusual payloads
-// report true and take the full path.
-func mayBePermanent(v string) bool {
-	end := strings.IndexByte(v, '.')
-	if end <= 0 {
-		return end == 0 // "." + zlib: decode to know; no dot: rejected anyway
-	}
-	p := v[:end]
-	var buf [512]byte
-	n := base64.RawURLEncoding.DecodedLen(len(p))
-	if n > len(buf) {
-		return true
-	}
-	n, err := base64.RawURLEncoding.Decode(buf[:n], unsafe.Slice(unsafe.StringData(p), len(p)))
-	if err != nil {
-		return true
-	}
-	return bytes.Contains(buf[:n], permanentTrue)
-}
-
-// cookieValue returns the value of the first valid cookie called name,
-// exactly as r.Cookie finds it (FuzzCookieValue checks the two agree), but
-// without allocating.
-func cookieValue(r *http.Request, name string) (string, bool) {
-	lines := r.Header["Cookie"]
-	if len(lines) == 0 {
-		return "", false
-	}
-	n := 0
-	for _, line := range lines {
-		n += strings.Count(line, ";") + 1
-	}
-	if n > maxCookies {
-		return "", false // net/http ignores every cookie past its limit
-	}
-	for _, line := range lines {
-		line = textproto.TrimString(line)
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = textproto.TrimString(part)
-			if part == "" {
-				continue
-			}
-			k, v, _ := strings.Cut(part, "=")
-			if textproto.TrimString(k) != name {
-				continue
-			}
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			if validCookieValue(v) {
-				return v, true
-			}
-		}
-	}
-	return "", false
-}
-
-// maxCookies is net/http's default limit of cookies per request
-// (GODEBUG httpcookiemaxnum).
-const maxCookies = 3000
-
-// validCookieValue is net/http's rule for the bytes of a cookie value.
-func validCookieValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -247,116 +146,59 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	for k := range h {
 		delete(h, k)
 	}
+	m.logFailure(r, err, ErrorStatus(err))
 	m.onError(w, r, err)
 }
 
-// DefaultErrorHandler answers a failed session: 503 Service Unavailable when
-// the store failed (ErrStoreUnavailable), 500 otherwise; the cause is logged,
-// not shown.
-func (m *Manager) defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusInternalServerError
-	text := "Internal Server Error: the session could not be saved or loaded."
+// logFailure logs a session failure: at debug level when the request's own
+// client went away (not a store failure), else at error level. Errors never
+// carry a session id or a store key, so neither does the log.
+func (m *Manager) logFailure(r *http.Request, err error, status int) {
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "err", err}
+	if status != 0 {
+		attrs = append(attrs, "status", status)
+	}
+	if clientGone(r, err) {
+		m.log.Debug("coatcheck: session not loaded or saved: the client went away", attrs...)
+		return
+	}
+	if errors.Is(err, ErrResponseStarted) {
+		m.log.Warn("coatcheck: session change lost", attrs...)
+		return
+	}
+	m.log.Error("coatcheck: session failure", attrs...)
+}
+
+// ErrorStatus is the HTTP status DefaultErrorHandler answers err with: 503
+// Service Unavailable for ErrStoreUnavailable, 409 Conflict for
+// ErrConflict, 500 otherwise.
+func ErrorStatus(err error) int {
 	switch {
 	case errors.Is(err, ErrStoreUnavailable):
-		status = http.StatusServiceUnavailable
-		text = "Service Unavailable: the session store cannot be reached. Please retry shortly."
+		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrConflict):
-		status = http.StatusConflict
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
+
+// DefaultErrorHandler is the error handler a Manager uses when
+// Config.ErrorHandler is nil, exported so that a custom handler can fall
+// back to it. It answers with ErrorStatus(err) and a short plain-text
+// message that does not show the cause (the Manager has logged it before
+// calling any error handler), with Cache-Control: no-store.
+func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	status := ErrorStatus(err)
+	text := "Internal Server Error: the session could not be saved or loaded."
+	switch status {
+	case http.StatusServiceUnavailable:
+		text = "Service Unavailable: the session store cannot be reached. Please retry shortly."
+	case http.StatusConflict:
 		text = "Conflict: the session was changed by another request at the same time. Please retry."
 	}
-	m.log.Error("coatcheck: session failure", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(text + "\n"))
-}
-
-// --- cookie headers --------------------------------------------------------
-
-// cookieSpec is what a session interface asks the response to carry.
-type cookieSpec struct {
-	name, value string
-	expires     time.Time // zero: session cookie
-	delete      bool
-}
-
-// formatSetCookie renders a Set-Cookie value in Werkzeug's attribute order:
-// name=value; Domain; Expires; Max-Age; Secure; HttpOnly; Path; SameSite;
-// Partitioned.
-func (c *Config) formatSetCookie(dst []byte, sp cookieSpec) []byte {
-	dst = append(dst, sp.name...)
-	dst = append(dst, '=')
-	dst = append(dst, sp.value...)
-	if c.CookieDomain != "" {
-		dst = append(dst, "; Domain="...)
-		dst = append(dst, c.CookieDomain...)
-	}
-	switch {
-	case sp.delete:
-		dst = append(dst, "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"...)
-	case !sp.expires.IsZero():
-		dst = append(dst, "; Expires="...)
-		dst = sp.expires.UTC().AppendFormat(dst, http.TimeFormat)
-	}
-	if c.CookieSecure {
-		dst = append(dst, "; Secure"...)
-	}
-	if c.httpOnly() {
-		dst = append(dst, "; HttpOnly"...)
-	}
-	dst = append(dst, "; Path="...)
-	dst = append(dst, c.CookiePath...)
-	switch c.CookieSameSite {
-	case http.SameSiteStrictMode:
-		dst = append(dst, "; SameSite=Strict"...)
-	case http.SameSiteLaxMode:
-		dst = append(dst, "; SameSite=Lax"...)
-	case http.SameSiteNoneMode:
-		dst = append(dst, "; SameSite=None"...)
-	}
-	if c.CookiePartitioned {
-		dst = append(dst, "; Partitioned"...)
-	}
-	return dst
-}
-
-// setCookie adds the Set-Cookie header, enforcing MaxCookieSize.
-func (c *Config) setCookie(h http.Header, sp cookieSpec) error {
-	line := c.formatSetCookie(make([]byte, 0, len(sp.value)+128), sp)
-	if c.MaxCookieSize > 0 && len(line) > c.MaxCookieSize {
-		return &CookieTooLargeError{Name: sp.name, Size: len(line), Limit: c.MaxCookieSize}
-	}
-	h.Add("Set-Cookie", string(line))
-	return nil
-}
-
-// CookieTooLargeError is the ErrCookieTooLarge failure with its numbers.
-type CookieTooLargeError struct {
-	Name        string
-	Size, Limit int
-}
-
-func (e *CookieTooLargeError) Error() string {
-	return "coatcheck: the " + strconvQuote(e.Name) + " cookie is too large: " + itoa(e.Size) +
-		" bytes with its attributes, the limit (MAX_COOKIE_SIZE) is " + itoa(e.Limit) +
-		"; browsers would silently drop it — keep less in the session or use a server-side store"
-}
-
-// Is makes errors.Is(err, ErrCookieTooLarge) true.
-func (e *CookieTooLargeError) Is(target error) bool { return target == ErrCookieTooLarge }
-
-// addVaryCookie adds "Cookie" to Vary once.
-func addVaryCookie(h http.Header) {
-	vs := h["Vary"]
-	for _, v := range vs {
-		for v != "" {
-			var p string
-			p, v, _ = strings.Cut(v, ",")
-			if p = textproto.TrimString(p); p == "*" || strings.EqualFold(p, "Cookie") {
-				return
-			}
-		}
-	}
-	h["Vary"] = append(vs, "Cookie")
 }

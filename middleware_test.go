@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -262,7 +263,7 @@ func TestConcurrentUseWithinRequest(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				s.Set("k"+itoa(i), i)
+				s.Set("k"+strconv.Itoa(i), i)
 				s.Get("k0")
 				s.Keys()
 				s.Flash("m")

@@ -286,7 +286,7 @@ func TestServerRefreshSlidesExpiry(t *testing.T) {
 }
 
 func TestServerIdleAndAbsoluteTimeouts(t *testing.T) {
-	e := newServerEnv(t, coatcheck.Config{Server: coatcheck.ServerConfig{IdleTimeout: 10 * time.Minute, AbsoluteLifetime: time.Hour}})
+	e := newServerEnv(t, coatcheck.Config{IdleTimeout: 10 * time.Minute, AbsoluteLifetime: time.Hour})
 	e.get(t, "/login?username=a")
 	e.clock.Add(11 * time.Minute)
 	if _, body := e.get(t, "/"); body != "You are not logged in" {

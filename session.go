@@ -16,10 +16,6 @@ const PermanentKey = "_permanent"
 // FlashesKey is where Flask's flash() keeps pending messages.
 const FlashesKey = "_flashes"
 
-// deadlineKey carries the absolute deadline of a server-side session inside
-// its stored data (Unix seconds), when Config.AbsoluteLifetime is set.
-const deadlineKey = "_cc_deadline"
-
 // Session is the per-request session: a string-keyed map that survives
 // between requests, like Flask's flask.session. Get one with FromRequest or
 // FromContext inside a handler wrapped by (*Manager).Handler.
@@ -51,75 +47,32 @@ type Session struct {
 	accessed bool
 
 	// server-side
-	id        string
-	renewed   bool // Renew called: new id at save
-	destroyed bool
-	fromStore bool      // data came from the store (refresh may Touch)
-	deadline  time.Time // absolute deadline, zero when none
-	touched   bool      // the store expiry was already moved on load
+	id          string
+	renewed     bool // Renew called: new id at save
+	destroyed   bool
+	fromStore   bool // data came from the store (refresh may Touch)
+	cookieHasID bool // the client holds a cookie naming id (sent, or set by this response)
+	touched     bool // the store expiry was already moved on load
+
+	// timeouts (both interfaces)
+	deadline time.Time // absolute deadline, zero when none
+	stamp    bool      // deadline set on this load: persist it even if unmodified
+
+	// late writes: a change after the response's headers went out
+	writes          int  // mutations so far
+	committed       bool // the session was saved into the response headers
+	committedWrites int  // writes at that moment
 
 	flashes       []Flash
 	flashesLoaded bool
 
-	// Change tracking, for lossless concurrent saves to a CompareAndSetter
-	// store: what this request did, to replay on newer data.
-	track     bool
-	raw       []byte            // the stored bytes the session was loaded from
-	changes   map[string]change // the last change of each key since load
-	orig      map[string]change // each changed key's value as loaded
-	cleared   bool              // Clear or Destroy: the base is empty
-	wholesale bool              // MarkModified: nested changes, no per-key merge
-	lost      bool              // deleted by another request: not saved again
-}
-
-// change is one key's change, replayed by merge.
-type change struct {
-	value   any
-	deleted bool
-}
-
-// note records a change for merge; call it before changing s.data.
-// Callers hold s.mu.
-func (s *Session) note(key string, value any, deleted bool) {
-	if !s.track {
-		return
-	}
-	if s.changes == nil {
-		s.changes = make(map[string]change, 2)
-		s.orig = make(map[string]change, 2)
-	}
-	if _, seen := s.orig[key]; !seen && !s.cleared {
-		v, ok := s.data[key]
-		s.orig[key] = change{value: v, deleted: !ok}
-	}
-	s.changes[key] = change{value, deleted}
-}
-
-// merge replays this request's changes on data another request saved
-// meanwhile: keys this request did not touch keep the newer value; for a key
-// both changed, this request's write wins, and conflicts lists it. Callers
-// hold s.mu.
-func (s *Session) merge(newer map[string]any) (merged map[string]any, conflicts []string) {
-	if s.wholesale {
-		return s.data, nil
-	}
-	if s.cleared || newer == nil {
-		newer = make(map[string]any, len(s.changes))
-	}
-	for k, c := range s.changes {
-		if o, ok := s.orig[k]; ok {
-			v, present := newer[k]
-			if present == o.deleted || present && !reflect.DeepEqual(v, o.value) {
-				conflicts = append(conflicts, k)
-			}
-		}
-		if c.deleted {
-			delete(newer, k)
-		} else {
-			newer[k] = c.value
-		}
-	}
-	return newer, conflicts
+	// For lossless concurrent saves to a CompareAndSetter store: the bytes
+	// the session was loaded from (or last saved as). At save the data is
+	// diffed key by key against them, so changes inside nested values
+	// (MarkModified) merge like any other.
+	raw     []byte
+	cleared bool // Clear or Destroy: the base is empty
+	lost    bool // deleted by another request: not saved again
 }
 
 // NewSession returns a session holding data (which it takes ownership of),
@@ -193,6 +146,12 @@ func (s *Session) write() bool {
 	return s.err == nil
 }
 
+// changed marks a mutation. Callers hold s.mu.
+func (s *Session) changed() {
+	s.modified = true
+	s.writes++
+}
+
 // Get returns the value stored under key.
 func (s *Session) Get(key string) (any, bool) {
 	s.mu.Lock()
@@ -208,23 +167,33 @@ func (s *Session) Has(key string) bool {
 	return ok
 }
 
-// Set stores value under key and marks the session modified. Values must be
-// of the types the session's codec supports (see package pyval: strings,
-// numbers, bools, nil, []byte, []any, map[string]any, time.Time, and pyval's
-// Tuple, Markup, UUID...); an unsupported value fails the response when the
-// session is saved.
+// Set stores value under key and marks the session modified.
+//
+// The values of package pyval's model (strings, bools, nil, every Go number
+// type, []byte, []any, map[string]any, time.Time, pyval.Tuple, Markup, UUID,
+// Date, Decimal) are stored as they are. Anything else — structs, typed maps
+// and slices, pointers — is converted as encoding/json would encode it
+// (honouring json tags) into that model, so Flask sees plain dicts and
+// lists; Value[T] converts back. A value that cannot be represented (a
+// channel, a func, a map with non-string keys, a cycle) is not stored: the
+// failure, an *UnsupportedValueError naming key and type, is recorded in Err
+// and the request goes to the error handler.
 func (s *Session) Set(key string, value any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.write() {
 		return
 	}
+	v, err := normalize(value)
+	if err != nil {
+		s.err = &UnsupportedValueError{Key: key, Type: reflect.TypeOf(value), Err: err}
+		return
+	}
 	if s.data == nil {
 		s.data = make(map[string]any, 1)
 	}
-	s.note(key, value, false)
-	s.data[key] = value
-	s.modified = true
+	s.data[key] = v
+	s.changed()
 }
 
 // Delete removes key. Deleting an absent key changes nothing.
@@ -238,6 +207,10 @@ func (s *Session) Pop(key string) (any, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.read()
+	if s.null {
+		s.write() // Flask's NullSession refuses pop, even of a missing key
+		return nil, false
+	}
 	v, ok := s.data[key]
 	if !ok {
 		return nil, false
@@ -245,9 +218,8 @@ func (s *Session) Pop(key string) (any, bool) {
 	if !s.write() {
 		return nil, false
 	}
-	s.note(key, nil, true)
 	delete(s.data, key)
-	s.modified = true
+	s.changed()
 	return v, true
 }
 
@@ -260,8 +232,8 @@ func (s *Session) Clear() {
 		return
 	}
 	clear(s.data)
-	s.modified = true
-	s.cleared, s.changes = true, nil
+	s.cleared = true
+	s.changed()
 }
 
 // Keys returns the keys in sorted order.
@@ -320,13 +292,14 @@ func (s *Session) Modified() bool {
 }
 
 // MarkModified marks the session modified, for changes made inside nested
-// values (a list or map stored in the session) that Set did not see.
+// values (a list or map stored in the session) that Set did not see. Such
+// changes merge with concurrent requests key by key like any other: at
+// save the session is compared with what it was loaded from.
 func (s *Session) MarkModified() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.write() {
-		s.modified = true
-		s.wholesale = true
+		s.changed()
 	}
 }
 
@@ -387,7 +360,7 @@ func (s *Session) Renew() {
 		return
 	}
 	s.renewed = true
-	s.modified = true
+	s.changed()
 }
 
 // Destroy ends the session: the data is cleared, the stored entry deleted
@@ -399,9 +372,8 @@ func (s *Session) Destroy() {
 		return
 	}
 	clear(s.data)
-	s.destroyed = true
-	s.modified = true
-	s.cleared, s.changes = true, nil
+	s.destroyed, s.cleared = true, true
+	s.changed()
 }
 
 // Context returns the context of the request the session belongs to.

@@ -15,10 +15,8 @@ import (
 type flaskCookieCodec struct{ c *flaskcookie.Codec }
 
 func newFlaskCookieCodec(cfg *Config) (cookieCodec, error) {
-	fb := make([][]byte, 0, len(cfg.SecretKeyFallbacks))
-	for _, k := range cfg.SecretKeyFallbacks {
-		fb = append(fb, []byte(k))
-	}
+	fb := secretKeys(cfg)
+	fb = fb[:len(fb)-1]
 	c, err := flaskcookie.New(flaskcookie.Config{
 		SecretKey: []byte(cfg.SecretKey),
 		Fallbacks: fb,
@@ -38,22 +36,50 @@ func (f flaskCookieCodec) encode(data map[string]any, now time.Time) (string, er
 	return v, nil
 }
 
-func (f flaskCookieCodec) decode(value string, now time.Time) (map[string]any, error) {
-	m, _, err := f.c.Decode(value, now)
+func (f flaskCookieCodec) decode(value string, now time.Time) (map[string]any, time.Time, error) {
+	m, signedAt, err := f.c.Decode(value, now)
 	if err != nil && errors.Is(err, itsdangerous.ErrBadPayload) {
-		return nil, errors.Join(ErrBadPayload, err)
+		return nil, signedAt, errors.Join(ErrBadPayload, err)
 	}
-	return m, err
+	return m, signedAt, err
 }
 
-// bindServer wires ids, codec and signer for server-side sessions, from the
-// explicit settings and the Flask-Session compatibility profile.
-func bindServer(cfg *Config, si *serverInterface) error {
+// secretKeys lists SECRET_KEY_FALLBACKS then SECRET_KEY: itsdangerous' key
+// list, oldest first, signing with the last.
+func secretKeys(cfg *Config) [][]byte {
+	keys := make([][]byte, 0, len(cfg.SecretKeyFallbacks)+1)
+	for _, k := range cfg.SecretKeyFallbacks {
+		keys = append(keys, []byte(k))
+	}
+	return append(keys, []byte(cfg.SecretKey))
+}
+
+// BackendNamer is implemented by stores that keep a Flask-Session backend's
+// layout: FlaskSessionBackend returns its name ("redis", "memcached",
+// "filesystem", "mongodb", "sqlalchemy", "dynamodb"). The Manager uses it
+// when ServerConfig.FlaskSessionBackend is empty, so that a store writes
+// what Flask-Session's backend of that name reads without further settings
+// (a filesystem store, for instance, pickles as cachelib does).
+type BackendNamer interface {
+	FlaskSessionBackend() string
+}
+
+// wireServer wires ids, codec and signer for server-side sessions, from the
+// explicit settings, the store's backend and the Flask-Session
+// compatibility profile.
+func wireServer(cfg *Config, si *serverInterface) error {
 	sc := &cfg.Server
 	style, length := flasksession.TokenURLSafe, sc.IDLength
-	serialization, proto := strings.ToLower(sc.Serialization), sc.PickleProtocol
+	serialization, proto := strings.ToLower(string(sc.Serialization)), sc.PickleProtocol
+	backend := sc.FlaskSessionBackend
+	if bn, ok := cfg.Store.(BackendNamer); ok && backend == "" {
+		backend = bn.FlaskSessionBackend()
+	}
+	if backend == "filesystem" && serialization == "" && sc.Codec == nil {
+		// cachelib's FileSystemCache pickles in every Flask-Session version
+		serialization = flasksession.FormatPickle
+	}
 	if sc.FlaskSessionCompat != "" {
-		backend := sc.FlaskSessionBackend
 		if backend == "" {
 			backend = "redis"
 		}
@@ -72,11 +98,11 @@ func bindServer(cfg *Config, si *serverInterface) error {
 			proto = p.PickleProtocol
 		}
 	}
-	switch strings.ToLower(sc.IDStyle) {
+	switch IDStyle(strings.ToLower(string(sc.IDStyle))) {
 	case "":
-	case "uuid", "uuid4":
+	case IDUUID, "uuid4":
 		style = flasksession.UUID4
-	case "token":
+	case IDToken:
 		style = flasksession.TokenURLSafe
 	default:
 		return fmt.Errorf("coatcheck: IDStyle must be \"token\" or \"uuid\", not %q", sc.IDStyle)
@@ -105,7 +131,7 @@ func bindServer(cfg *Config, si *serverInterface) error {
 		if serialization == "" {
 			serialization = flasksession.FormatMsgpack
 		}
-		c, err := flasksession.CodecFor(serialization)
+		c, err := flasksession.CodecFor(string(serialization))
 		if err != nil {
 			return fmt.Errorf("coatcheck: SESSION_SERIALIZATION_FORMAT: %w", err)
 		}
@@ -118,7 +144,7 @@ func bindServer(cfg *Config, si *serverInterface) error {
 			return nil
 		}
 		s, err := itsdangerous.NewSigner(itsdangerous.SignerConfig{
-			SecretKeys:    [][]byte{[]byte(cfg.SecretKey)},
+			SecretKeys:    secretKeys(cfg), // Flask-Session verifies with the cookie's key list
 			Salt:          []byte("flask-session"),
 			KeyDerivation: itsdangerous.HMAC,
 		})

@@ -1,0 +1,156 @@
+package coatcheck
+
+import (
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+)
+
+// This file holds the cookie header code shared by every session interface:
+// finding the session cookie in a request, rendering Set-Cookie in
+// Werkzeug's form, and Vary.
+
+// cookieValue returns the value of the first valid cookie called name,
+// exactly as r.Cookie finds it (FuzzCookieValue checks the two agree), but
+// without allocating.
+func cookieValue(r *http.Request, name string) (string, bool) {
+	lines := r.Header["Cookie"]
+	if len(lines) == 0 {
+		return "", false
+	}
+	n := 0
+	for _, line := range lines {
+		n += strings.Count(line, ";") + 1
+	}
+	if n > maxCookies {
+		return "", false // net/http ignores every cookie past its limit
+	}
+	for _, line := range lines {
+		line = textproto.TrimString(line)
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = textproto.TrimString(part)
+			if part == "" {
+				continue
+			}
+			k, v, _ := strings.Cut(part, "=")
+			if textproto.TrimString(k) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if validCookieValue(v) {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// maxCookies is net/http's default limit of cookies per request
+// (GODEBUG httpcookiemaxnum).
+const maxCookies = 3000
+
+// validCookieValue is net/http's rule for the bytes of a cookie value.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// cookieSpec is what a session interface asks the response to carry.
+type cookieSpec struct {
+	name, value string
+	expires     time.Time // zero: session cookie
+	delete      bool
+}
+
+// formatSetCookie renders a Set-Cookie value in Werkzeug's attribute order:
+// name=value; Domain; Expires; Max-Age; Secure; HttpOnly; Path; SameSite;
+// Partitioned.
+func (c *Config) formatSetCookie(dst []byte, sp cookieSpec) []byte {
+	dst = append(dst, sp.name...)
+	dst = append(dst, '=')
+	dst = append(dst, sp.value...)
+	if c.CookieDomain != "" {
+		dst = append(dst, "; Domain="...)
+		dst = append(dst, c.CookieDomain...)
+	}
+	switch {
+	case sp.delete:
+		dst = append(dst, "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"...)
+	case !sp.expires.IsZero():
+		dst = append(dst, "; Expires="...)
+		dst = sp.expires.UTC().AppendFormat(dst, http.TimeFormat)
+	}
+	if c.CookieSecure {
+		dst = append(dst, "; Secure"...)
+	}
+	if c.httpOnly() {
+		dst = append(dst, "; HttpOnly"...)
+	}
+	dst = append(dst, "; Path="...)
+	dst = append(dst, c.CookiePath...)
+	switch c.CookieSameSite {
+	case http.SameSiteStrictMode:
+		dst = append(dst, "; SameSite=Strict"...)
+	case http.SameSiteLaxMode:
+		dst = append(dst, "; SameSite=Lax"...)
+	case http.SameSiteNoneMode:
+		dst = append(dst, "; SameSite=None"...)
+	}
+	if c.CookiePartitioned {
+		dst = append(dst, "; Partitioned"...)
+	}
+	return dst
+}
+
+// setCookie adds the Set-Cookie header, enforcing MaxCookieSize.
+func (c *Config) setCookie(h http.Header, sp cookieSpec) error {
+	line := c.formatSetCookie(make([]byte, 0, len(sp.value)+128), sp)
+	if c.MaxCookieSize > 0 && len(line) > c.MaxCookieSize {
+		return &CookieTooLargeError{Name: sp.name, Size: len(line), Limit: c.MaxCookieSize}
+	}
+	h.Add("Set-Cookie", string(line))
+	return nil
+}
+
+// addVaryCookie adds "Cookie" to Vary, merged into the existing header as
+// Werkzeug's response.vary.add does: a response that already says
+// "Vary: Accept-Encoding" answers one line "Vary: Accept-Encoding, Cookie".
+// Nothing changes when Vary already names Cookie or is "*".
+func addVaryCookie(h http.Header) {
+	vs := h["Vary"]
+	if len(vs) == 0 {
+		h["Vary"] = []string{"Cookie"}
+		return
+	}
+	for _, v := range vs {
+		for v != "" {
+			var p string
+			p, v, _ = strings.Cut(v, ",")
+			if p = textproto.TrimString(p); p == "*" || strings.EqualFold(p, "Cookie") {
+				return
+			}
+		}
+	}
+	var b strings.Builder
+	for _, v := range vs {
+		for v != "" {
+			var p string
+			p, v, _ = strings.Cut(v, ",")
+			if p = textproto.TrimString(p); p != "" {
+				b.WriteString(p)
+				b.WriteString(", ")
+			}
+		}
+	}
+	b.WriteString("Cookie")
+	h["Vary"] = []string{b.String()}
+}
