@@ -43,7 +43,7 @@ type openedStore struct {
 // loadConfig reads the whole configuration from the environment with
 // Flask's and Flask-Session's names, and opens the store SESSION_TYPE names.
 func loadConfig(ctx context.Context, getenv func(string) string) (coatcheck.Config, *openedStore, error) {
-	cfg, err := coatcheck.ConfigFromEnv(getenv)
+	cfg, err := coatcheck.ConfigFromEnv(func(k string) (string, bool) { v := getenv(k); return v, v != "" })
 	if err != nil {
 		return cfg, nil, err
 	}
