@@ -31,13 +31,28 @@
 // A rejected cookie (bad signature, expired, tampered, unknown server-side id)
 // gives an empty new session, as in Flask; Session.Reason says why
 // (ErrNoSession, ErrInvalidSession, and for cookies the itsdangerous error).
-// A failure — the store unreachable (ErrStoreUnavailable), a validly signed
-// but undecodable payload (ErrBadPayload), a write without a secret key
-// (ErrNoSecretKey), a cookie larger than MaxCookieSize (ErrCookieTooLarge), a
-// value the codec cannot encode (ErrUnsupportedValue) — never hands out a
-// fresh session or drops a write: the response is replaced by
-// Config.ErrorHandler (by default 503 for the store, 500 otherwise, the cause
-// logged), and Session.Err reports it to the handler.
+// A failure — the store unreachable or silent past ServerConfig.StoreTimeout
+// (ErrStoreUnavailable), a validly signed but undecodable payload
+// (ErrBadPayload), a write without a secret key (ErrNoSecretKey), a cookie
+// larger than MaxCookieSize (ErrCookieTooLarge), a value that cannot be
+// stored (ErrUnsupportedValue, named at Set), saves that kept conflicting
+// (ErrConflict) — never hands out a fresh session or drops a write: the
+// Manager logs it (never with a session id: KeyFingerprint names a key when
+// one is needed; a client that went away is logged at debug) and the
+// response is replaced by Config.ErrorHandler (DefaultErrorHandler: 503 for
+// the store, 409 for conflicts, 500 otherwise), and Session.Err reports it
+// to the handler.
+//
+// A change made after the response's first byte is kept when the handler
+// returns if the client's cookie already names a server-side session;
+// otherwise it is ErrResponseStarted, reported by Session.Err and logged.
+//
+// # Other frameworks
+//
+// Manager.Attach, Commit, Finish and HandleError are the middleware taken
+// apart, for adapters (the ginsession, echosession and fibersession
+// modules). chi and other net/http routers use Handler directly:
+// r.Use(sessions.Handler).
 //
 // # Server-side sessions
 //
@@ -49,7 +64,9 @@
 // empty sessions are never stored; an unmodified session's expiry is moved
 // with Touch (or GetAndTouch in the same round trip) instead of a rewrite.
 // Session.Renew gives a new id at login, Session.Destroy deletes the entry,
-// ServerConfig.IdleTimeout and AbsoluteLifetime bound a session's life.
+// Config.IdleTimeout and AbsoluteLifetime bound a session's life (cookie
+// sessions too). Every load and every save of the store is bounded by
+// ServerConfig.StoreTimeout (3 s by default).
 // Config.Server.FlaskSessionCompat ("0.3" … "0.8") matches a Flask-Session
 // version's ids and formats. The Store contract is in store.go; package
 // storetest checks any implementation against it.
@@ -60,8 +77,11 @@
 // requests of one client each load their own copy. With a store that
 // implements CompareAndSetter (memstore, redisstore, memcachestore, the SQL
 // stores, mongostore) a save is a compare-and-set against the bytes the
-// request loaded; on a conflict the request's own changes are replayed, key
-// by key, on the newer data and the save retried — so concurrent changes to
+// request loaded; the request's changes are found by comparing each key
+// with what was loaded (so changes inside nested values, marked with
+// MarkModified, count), and on a conflict they are replayed, key by key, on
+// the newer data and the save retried after a jittered backoff, within
+// StoreTimeout — so concurrent changes to
 // different keys are never lost, and a session another request destroyed
 // (logout) is never written back by a slower one. When two requests change
 // the same key, the later save wins by default, or fails with ErrConflict

@@ -34,10 +34,16 @@ import (
 //     either fully happens or does not happen).
 //   - Implementations are safe for concurrent use.
 //
-// Optional behaviour is expressed by the extra interfaces Toucher, Iterator
-// and Cleaner, discovered with a type assertion. Lossless concurrent updates
-// will add a compare-and-set interface in the same way, so existing stores
-// keep working unchanged.
+//   - Every method returns within its context's deadline, also when the
+//     server accepts connections and never answers (storetest.RunFaults
+//     checks it behind a blackhole proxy). The Manager gives each load and
+//     save ServerConfig.StoreTimeout.
+//   - Errors never contain the key (a session id is a bearer credential).
+//
+// Optional behaviour is expressed by the extra interfaces Toucher,
+// GetToucher, Iterator, Cleaner, CompareAndSetter and BackendNamer,
+// discovered with a type assertion, so a store implements what its backend
+// can do.
 type Store interface {
 	Get(ctx context.Context, key string) (data []byte, found bool, err error)
 	Set(ctx context.Context, key string, data []byte, expiry time.Time) error

@@ -168,8 +168,9 @@ func NormalizeInt(n *big.Int) any {
 // FormatFloat formats a finite float64 exactly as Python's repr(float) does:
 // the shortest digits that round-trip, fixed notation when 1e-4 <= |f| < 1e16
 // (always with a fractional part: "1.0"), otherwise "d[.ddd]e±XX".
-// NaN and infinities are the caller's business (JSON and repr spell them
-// differently); FormatFloat returns "nan", "inf" or "-inf" for them.
+// For NaN and the infinities it returns repr's "nan", "inf" and "-inf";
+// formats that spell them otherwise (JSON's NaN, Infinity) handle them
+// before calling it.
 func FormatFloat(f float64) string {
 	return string(AppendFloat(nil, f))
 }
