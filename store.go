@@ -19,25 +19,32 @@ import (
 //     (SESSION_KEY_PREFIX, "session:" by default) followed by the session id.
 //     A store must not add its own prefix unless its documentation says so
 //     (Flask-Session's layouts use the key as given).
+//
 //   - Get returns (nil, false, nil) when the key is absent or its expiry has
 //     passed. "Not found" is never an error; an error means the store could
 //     not answer (unreachable, timed out, corrupt beyond reading) and the
 //     Manager reports it instead of starting a fresh session.
+//
 //   - Expiry is honoured on read: an entry whose expiry has passed is never
 //     returned, even if the backend has not evicted it yet.
+//
 //   - Set stores data under key until expiry, replacing any previous value
 //     and expiry. A zero expiry means "no expiry". The store must not retain
 //     data after Set returns (callers may reuse the slice).
+//
 //   - Delete is idempotent: deleting an absent key returns nil.
+//
 //   - Every method honours ctx: a cancelled or expired context returns an
 //     error wrapping ctx.Err() and leaves the previous value intact (a Set
 //     either fully happens or does not happen).
+//
 //   - Implementations are safe for concurrent use.
 //
 //   - Every method returns within its context's deadline, also when the
 //     server accepts connections and never answers (storetest.RunFaults
 //     checks it behind a blackhole proxy). The Manager gives each load and
 //     save ServerConfig.StoreTimeout.
+//
 //   - Errors never contain the key (a session id is a bearer credential).
 //
 // Optional behaviour is expressed by the extra interfaces Toucher,
