@@ -111,6 +111,10 @@ type Config struct {
 	// otherwise; see ErrorStatus).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
+	// Observer receives store calls and session events, for metrics and
+	// traces. nil: none.
+	Observer *Observer
+
 	// Logger receives rejected cookies (debug) and session failures (error).
 	// nil: slog.Default().
 	Logger *slog.Logger

@@ -63,6 +63,7 @@ func (ci *cookieInterface) openInto(r *http.Request, s *Session) error {
 	if !ok || value == "" {
 		s.isNew, s.reason = true, ErrNoSession
 		ci.stampNew(s, ci.cfg.Now())
+		ci.cfg.event(r.Context(), EventNew, ErrNoSession)
 		return nil
 	}
 	cfg := ci.cfg
@@ -86,9 +87,11 @@ func (ci *cookieInterface) openInto(r *http.Request, s *Session) error {
 		cfg.logger().Debug("coatcheck: session cookie rejected", "path", r.URL.Path, "err", err)
 		s.isNew, s.reason = true, fmt.Errorf("%w: %w", ErrInvalidSession, err)
 		ci.stampNew(s, now)
+		cfg.event(r.Context(), EventNew, s.reason)
 		return nil
 	}
 	s.data, s.deadline = data, deadline
+	cfg.event(r.Context(), EventLoad, nil)
 	if cfg.AbsoluteLifetime > 0 && deadline.IsZero() {
 		// a cookie Flask (or an earlier setting) wrote: the lifetime counts
 		// from this first use, and the stamp goes out with the cookie

@@ -154,6 +154,7 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 // client went away (not a store failure), else at error level. Errors never
 // carry a session id or a store key, so neither does the log.
 func (m *Manager) logFailure(r *http.Request, err error, status int) {
+	m.cfg.event(r.Context(), EventError, err)
 	attrs := []any{"method", r.Method, "path", r.URL.Path, "err", err}
 	if status != 0 {
 		attrs = append(attrs, "status", status)

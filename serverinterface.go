@@ -96,6 +96,9 @@ func (si *serverInterface) fresh(s *Session, reason error) error {
 		s.data = map[string]any{PermanentKey: true}
 	}
 	s.isNew, s.id, s.reason, s.fromStore, s.cookieHasID = true, id, reason, false, false
+	if si.cfg.Observer != nil {
+		si.cfg.event(context.Background(), EventNew, reason)
+	}
 	if si.cfg.AbsoluteLifetime > 0 {
 		s.deadline = si.cfg.Now().Add(si.cfg.AbsoluteLifetime)
 	}
@@ -163,10 +166,16 @@ func (si *serverInterface) openInto(r *http.Request, s *Session) error {
 	var found, touched bool
 	var err error
 	if gt, ok := si.store.(GetToucher); ok && si.refreshes() && cfg.AbsoluteLifetime == 0 {
-		data, found, err = gt.GetAndTouch(ctx, key, si.expiry(now, time.Time{}))
+		err = cfg.observe(ctx, OpGetAndTouch, func() (err error) {
+			data, found, err = gt.GetAndTouch(ctx, key, si.expiry(now, time.Time{}))
+			return err
+		})
 		touched = true
 	} else {
-		data, found, err = si.store.Get(ctx, key)
+		err = cfg.observe(ctx, OpGet, func() (err error) {
+			data, found, err = si.store.Get(ctx, key)
+			return err
+		})
 	}
 	if err != nil {
 		return storeErr("load", err)
@@ -186,14 +195,15 @@ func (si *serverInterface) openInto(r *http.Request, s *Session) error {
 			// counts from this first load, and the stamp is saved
 			deadline, stamp = now.Add(cfg.AbsoluteLifetime), true
 		} else if !now.Before(deadline) {
-			if err := si.store.Delete(ctx, key); err != nil {
-				return storeErr("delete", err)
+			if err := si.delete(ctx, key); err != nil {
+				return err
 			}
 			return si.fresh(s, fmt.Errorf("%w: absolute session lifetime exceeded", ErrInvalidSession))
 		}
 	}
 	s.data, s.id, s.fromStore, s.cookieHasID, s.touched = m, id, true, true, touched
 	s.deadline, s.stamp = deadline, stamp
+	cfg.event(ctx, EventLoad, nil)
 	if si.cas != nil {
 		s.raw = data
 	}
@@ -282,9 +292,10 @@ func (si *serverInterface) persist(ctx context.Context, s *Session, act saveActi
 	switch act {
 	case saveDelete:
 		if s.fromStore {
-			if err := si.store.Delete(ctx, si.key(s.id)); err != nil {
-				return storeErr("delete", err)
+			if err := si.delete(ctx, si.key(s.id)); err != nil {
+				return err
 			}
+			si.cfg.event(ctx, EventDestroy, nil)
 			s.fromStore = false
 		}
 	case saveRenew:
@@ -298,8 +309,8 @@ func (si *serverInterface) persist(ctx context.Context, s *Session, act saveActi
 			return err
 		}
 		if wasStored {
-			if err := si.store.Delete(ctx, oldKey); err != nil {
-				return storeErr("delete old id", err)
+			if err := si.delete(ctx, oldKey); err != nil {
+				return err
 			}
 		}
 		s.renewed = false
@@ -379,9 +390,13 @@ func (si *serverInterface) write(ctx context.Context, s *Session, now time.Time)
 	if err != nil {
 		return err
 	}
-	if err := si.store.Set(ctx, si.key(s.id), b, si.expiry(now, s.deadline)); err != nil {
+	err = si.cfg.observe(ctx, OpSet, func() error {
+		return si.store.Set(ctx, si.key(s.id), b, si.expiry(now, s.deadline))
+	})
+	if err != nil {
 		return storeErr("save", err)
 	}
+	si.cfg.event(ctx, EventSave, nil)
 	s.fromStore = true
 	if si.cas != nil {
 		s.raw = b
@@ -417,19 +432,30 @@ func (si *serverInterface) writeMerged(ctx context.Context, s *Session, now time
 		if err != nil {
 			return err
 		}
-		swapped, err := si.cas.CompareAndSet(ctx, key, old, b, si.expiry(now, s.deadline))
+		var swapped bool
+		err = si.cfg.observe(ctx, OpCompareAndSet, func() (err error) {
+			swapped, err = si.cas.CompareAndSet(ctx, key, old, b, si.expiry(now, s.deadline))
+			return err
+		})
 		if err != nil {
 			return storeErr("save", err)
 		}
 		if swapped {
 			s.data, s.raw = data, b
+			si.cfg.event(ctx, EventSave, nil)
 			return nil
 		}
+		si.cfg.event(ctx, EventCASRetry, nil)
 		if err := sleepCtx(ctx, backoff/2+rand.N(backoff)); err != nil {
 			return fmt.Errorf("%w: the session changed under each of %d compare-and-set attempts within StoreTimeout: %w", ErrConflict, attempt, err)
 		}
 		backoff = min(2*backoff, maxBackoff)
-		cur, found, err := si.store.Get(ctx, key)
+		var cur []byte
+		var found bool
+		err = si.cfg.observe(ctx, OpGet, func() (err error) {
+			cur, found, err = si.store.Get(ctx, key)
+			return err
+		})
 		if err != nil {
 			return storeErr("load for merge", err)
 		}
@@ -442,12 +468,23 @@ func (si *serverInterface) writeMerged(ctx context.Context, s *Session, now time
 			return err
 		}
 		merged, conflicts := mergeSession(newer, base, changes, s.cleared)
+		if len(conflicts) > 0 {
+			si.cfg.event(ctx, EventConflict, nil)
+		}
 		if len(conflicts) > 0 && si.cfg.Server.StrictConflicts {
 			sort.Strings(conflicts)
 			return fmt.Errorf("%w: another request changed %q meanwhile", ErrConflict, conflicts)
 		}
 		old, data = cur, merged
 	}
+}
+
+// delete removes key from the store.
+func (si *serverInterface) delete(ctx context.Context, key string) error {
+	if err := si.cfg.observe(ctx, OpDelete, func() error { return si.store.Delete(ctx, key) }); err != nil {
+		return storeErr("delete", err)
+	}
+	return nil
 }
 
 // sleepCtx sleeps for d, or until ctx ends.
@@ -471,9 +508,14 @@ func (si *serverInterface) touch(ctx context.Context, s *Session, now time.Time)
 	if t, ok := si.store.(Toucher); ok {
 		// found=false: deleted meanwhile (logout elsewhere); do not
 		// resurrect it
-		if _, err := t.Touch(ctx, si.key(s.id), si.expiry(now, s.deadline)); err != nil {
+		err := si.cfg.observe(ctx, OpTouch, func() error {
+			_, err := t.Touch(ctx, si.key(s.id), si.expiry(now, s.deadline))
+			return err
+		})
+		if err != nil {
 			return storeErr("touch", err)
 		}
+		si.cfg.event(ctx, EventTouch, nil)
 		return nil
 	}
 	return si.write(ctx, s, now)

@@ -682,3 +682,39 @@ func TestDefaultErrorHandlerFallback(t *testing.T) {
 		t.Errorf("%d %v", rec.Code, rec.Header())
 	}
 }
+
+// TestObserver: store calls and events reach the Observer, with no id.
+func TestObserver(t *testing.T) {
+	var mu sync.Mutex
+	ops := map[coatcheck.StoreOp]int{}
+	events := map[string]int{}
+	obs := &coatcheck.Observer{
+		StoreCall: func(_ context.Context, c coatcheck.StoreCall) {
+			mu.Lock()
+			ops[c.Op]++
+			mu.Unlock()
+		},
+		Event: func(_ context.Context, e coatcheck.Event, err error) {
+			mu.Lock()
+			events[e.String()]++
+			mu.Unlock()
+		},
+	}
+	e := newServerEnv(t, coatcheck.Config{})
+	m := coatcheck.MustNew(coatcheck.Config{Store: e.store, Now: e.clock.Now, Logger: quiet(), Observer: obs})
+	e.srv.Config.Handler = m.Handler(serverApp())
+	e.get(t, "/login?username=a")
+	e.get(t, "/")
+	e.store.fail.Store(true)
+	e.get(t, "/")
+	e.store.fail.Store(false)
+	e.get(t, "/logout")
+	mu.Lock()
+	defer mu.Unlock()
+	if ops[coatcheck.OpSet] < 1 || ops[coatcheck.OpGet]+ops[coatcheck.OpTouch] < 2 || ops[coatcheck.OpDelete] < 1 {
+		t.Errorf("store calls: %v", ops)
+	}
+	if events["new"] < 1 || events["save"] < 1 || events["load"] < 1 || events["error"] != 1 || events["destroy"] != 1 {
+		t.Errorf("events: %v", events)
+	}
+}
