@@ -54,14 +54,22 @@ func Value[T any](s *Session, key string) (T, bool) {
 	// stored them
 	switch k := reflect.TypeOf(&zero).Elem().Kind(); k {
 	case reflect.Struct, reflect.Map, reflect.Slice, reflect.Array, reflect.Pointer:
-		b, err := json.Marshal(v)
-		if err != nil || json.Unmarshal(b, &zero) != nil {
-			var none T
-			return none, false
-		}
-		return zero, true
+		return viaJSONInto[T](v)
 	}
 	return zero, false
+}
+
+// viaJSONInto decodes v into a T through encoding/json, the inverse of
+// how Set stores structs. (A function of its own, so that only this path
+// moves a T to the heap.)
+func viaJSONInto[T any](v any) (T, bool) {
+	var out T
+	b, err := json.Marshal(v)
+	if err != nil || json.Unmarshal(b, &out) != nil {
+		var none T
+		return none, false
+	}
+	return out, true
 }
 
 func convert(v any, to reflect.Type) (reflect.Value, bool) {
