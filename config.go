@@ -74,6 +74,14 @@ type Config struct {
 	// Zero means DefaultMaxCookieSize; negative disables the check (Flask's 0).
 	MaxCookieSize int
 
+	// EncryptCookies seals cookie sessions with AES-256-GCM (key derived
+	// from SecretKey with HKDF; fallbacks still open old cookies) instead of
+	// signing them, so their content is secret from the client. Flask
+	// cannot read such cookies: it is for Go-only deployments, and New
+	// refuses it together with a Store or the Flask-Session compatibility
+	// settings. See encryptedcookie.go for the format.
+	EncryptCookies bool
+
 	// Store switches to server-side sessions (Flask-Session): the cookie
 	// carries only a session id and the data lives in Store. nil: the whole
 	// session lives in a signed cookie (Flask's default).
@@ -252,6 +260,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.IdleTimeout > 0 && c.AbsoluteLifetime > 0 && c.AbsoluteLifetime < c.IdleTimeout {
 		return c, errors.New("coatcheck: AbsoluteLifetime is shorter than IdleTimeout")
+	}
+	if c.EncryptCookies && (c.Store != nil || c.Interface != nil || c.Server.FlaskSessionCompat != "") {
+		return c, errors.New("coatcheck: EncryptCookies is for Go-only cookie sessions: it cannot be combined with a Store, a custom Interface or SESSION_FLASK_COMPAT")
 	}
 	if c.Server.StoreTimeout == 0 {
 		c.Server.StoreTimeout = DefaultStoreTimeout

@@ -34,7 +34,11 @@ func newCookieInterface(cfg *Config) (*cookieInterface, error) {
 		cfg.logger().Warn("coatcheck: no SECRET_KEY: sessions are read-only and empty")
 		return ci, nil
 	}
-	codec, err := newFlaskCookieCodec(cfg)
+	newCodec := newFlaskCookieCodec
+	if cfg.EncryptCookies {
+		newCodec = newEncryptedCookieCodec
+	}
+	codec, err := newCodec(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -103,7 +103,8 @@ func (m *Manager) needsSaveUnopened(r *http.Request) bool {
 		return false
 	}
 	v, ok := cookieValue(r, m.cfg.CookieName)
-	return ok && v != "" && mayBePermanent(v)
+	// an encrypted cookie cannot be peeked into
+	return ok && v != "" && (m.cfg.EncryptCookies || mayBePermanent(v))
 }
 
 // responseWriter commits the session just before the first byte of the
