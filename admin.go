@@ -37,7 +37,11 @@ func (a *Admin) List(ctx context.Context, fn func(id string, expiry time.Time) b
 		return fmt.Errorf("%w: listing sessions (%T has no Iterate)", ErrNotSupported, a.si.store)
 	}
 	err := it.Iterate(ctx, a.si.prefix, func(key string, expiry time.Time) bool {
-		return fn(strings.TrimPrefix(key, a.si.prefix), expiry)
+		id := strings.TrimPrefix(key, a.si.prefix)
+		if strings.HasPrefix(id, userIndexMarker) {
+			return true // a per-user index entry, not a session
+		}
+		return fn(id, expiry)
 	})
 	if err != nil {
 		return storeErr("iterate", err)

@@ -185,6 +185,14 @@ type ServerConfig struct {
 	// of it is saved, so no update is lost silently.
 	StrictConflicts bool
 
+	// UserKey is SESSION_USER_KEY (Coatcheck's): the session key naming the
+	// user, for the per-user index behind Admin.ListUser and RevokeUser.
+	// Empty: Flask-Login's "_user_id", then "username". NoUserIndex turns
+	// the index off (saves that log a user in or out then cost no extra
+	// round trips).
+	UserKey     string
+	NoUserIndex bool
+
 	// StoreTimeout is SESSION_STORE_TIMEOUT (Coatcheck's, seconds): the
 	// budget of the store calls of one load, and separately of one save
 	// (write, compare-and-set retries, touch, delete together). A store that
@@ -219,6 +227,15 @@ const (
 func (c *Config) httpOnly() bool        { return c.CookieHTTPOnly == nil || *c.CookieHTTPOnly }
 func (c *Config) refreshEach() bool     { return c.RefreshEachRequest == nil || *c.RefreshEachRequest }
 func (c *ServerConfig) permanent() bool { return c.Permanent == nil || *c.Permanent }
+
+var defaultUserKeys = []string{"_user_id", "username"}
+
+func (c *ServerConfig) userKeys() []string {
+	if c.UserKey != "" {
+		return []string{c.UserKey}
+	}
+	return defaultUserKeys
+}
 
 // withDefaults fills Flask's defaults and validates.
 func (c Config) withDefaults() (Config, error) {

@@ -82,6 +82,7 @@ var settings = []setting{
 	{name: "SESSION_IDLE_TIMEOUT", apply: durationField(func(c *Config) *time.Duration { return &c.IdleTimeout })},
 	{name: "SESSION_ABSOLUTE_LIFETIME", apply: durationField(func(c *Config) *time.Duration { return &c.AbsoluteLifetime })},
 	{name: "SESSION_STRICT_CONFLICTS", apply: boolField(func(c *Config) *bool { return &c.Server.StrictConflicts })},
+	{name: "SESSION_USER_KEY", apply: func(c *Config, v any) error { c.Server.UserKey = str(v); return nil }},
 	{name: "SESSION_STORE_TIMEOUT", apply: durationField(func(c *Config) *time.Duration { return &c.Server.StoreTimeout })},
 }
 

@@ -95,7 +95,7 @@ func (si *serverInterface) fresh(s *Session, reason error) error {
 	if si.cfg.Server.permanent() {
 		s.data = map[string]any{PermanentKey: true}
 	}
-	s.isNew, s.id, s.reason, s.fromStore, s.cookieHasID = true, id, reason, false, false
+	s.isNew, s.id, s.reason, s.fromStore, s.cookieHasID, s.indexedAs = true, id, reason, false, false, ""
 	if si.cfg.Observer != nil {
 		si.cfg.event(context.Background(), EventNew, reason)
 	}
@@ -203,6 +203,9 @@ func (si *serverInterface) openInto(r *http.Request, s *Session) error {
 	}
 	s.data, s.id, s.fromStore, s.cookieHasID, s.touched = m, id, true, true, touched
 	s.deadline, s.stamp = deadline, stamp
+	if si.indexing() {
+		s.indexedAs = si.userOf(m)
+	}
 	cfg.event(ctx, EventLoad, nil)
 	if si.cas != nil {
 		s.raw = data
@@ -286,8 +289,29 @@ func (si *serverInterface) saveLate(r *http.Request, s *Session) error {
 	return si.persist(ctx, s, act)
 }
 
-// persist carries out act on the store. Callers hold s.mu.
+// persist carries out act on the store, then keeps the per-user index in
+// step. Callers hold s.mu.
 func (si *serverInterface) persist(ctx context.Context, s *Session, act saveAction) error {
+	oldID := s.id
+	if err := si.persistSession(ctx, s, act); err != nil {
+		return err
+	}
+	if !si.indexing() || act == saveNothing || act == saveTouch {
+		return nil
+	}
+	user := ""
+	if act != saveDelete && !s.lost {
+		user = si.userOf(s.data)
+	}
+	if err := si.reindex(ctx, s, s.indexedAs, oldID, user, si.expiry(si.cfg.Now(), s.deadline)); err != nil {
+		return err
+	}
+	s.indexedAs = user
+	return nil
+}
+
+// persistSession carries out act on the session's own entry.
+func (si *serverInterface) persistSession(ctx context.Context, s *Session, act saveAction) error {
 	now := si.cfg.Now()
 	switch act {
 	case saveDelete:

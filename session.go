@@ -50,9 +50,10 @@ type Session struct {
 	id          string
 	renewed     bool // Renew called: new id at save
 	destroyed   bool
-	fromStore   bool // data came from the store (refresh may Touch)
-	cookieHasID bool // the client holds a cookie naming id (sent, or set by this response)
-	touched     bool // the store expiry was already moved on load
+	fromStore   bool   // data came from the store (refresh may Touch)
+	cookieHasID bool   // the client holds a cookie naming id (sent, or set by this response)
+	touched     bool   // the store expiry was already moved on load
+	indexedAs   string // the user the per-user index lists this session under
 
 	// timeouts (both interfaces)
 	deadline time.Time // absolute deadline, zero when none
