@@ -72,7 +72,7 @@ func Example_customSessionInterface() {
 // Server-side sessions: the cookie carries only a random id; the data lives
 // in the store under "session:" + id, as Flask-Session keeps it.
 func Example_serverSide() {
-	store := memstore.New()
+	store := memstore.New(memstore.Options{})
 	defer store.Close()
 	sessions := coatcheck.MustNew(coatcheck.Config{Store: store})
 	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

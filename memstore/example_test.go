@@ -10,7 +10,7 @@ import (
 
 func Example() {
 	ctx := context.Background()
-	s := memstore.New()
+	s := memstore.New(memstore.Options{})
 	defer s.Close() // stops the janitor
 
 	_ = s.Set(ctx, "session:abc", []byte("payload"), time.Now().Add(time.Hour))
@@ -26,10 +26,10 @@ func Example() {
 	// [] false <nil>
 }
 
-func ExampleNewWithOptions() {
+func ExampleNew() {
 	ctx := context.Background()
 	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := memstore.NewWithOptions(memstore.Options{
+	s := memstore.New(memstore.Options{
 		CleanupInterval: -1, // no janitor; sweep by hand
 		Now:             func() time.Time { return now },
 	})

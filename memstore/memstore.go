@@ -20,6 +20,24 @@
 //     none.
 //   - Every method first checks ctx and returns ctx.Err() if it is done.
 //
+// # Bound
+//
+// A Store holds at most Options.MaxEntries sessions (DefaultMaxEntries,
+// 100,000, when zero; negative means unlimited). A Set that would exceed
+// the cap first sweeps expired entries (at most once a second, so a store
+// full of live sessions does not rescan on every Set) and, if the store is
+// still full, evicts the least-recently-used entry: Get, Set,
+// CompareAndSet and Touch all count as a use. Evictions are counted
+// (Evictions) and logged at WARN, aggregated: at most one record per
+// minute, carrying the number evicted since the previous record. Keys never
+// appear in the log.
+//
+// Entries live in one slice with an index-based, intrusive LRU list, so an
+// entry costs its key and value bytes plus about 100 bytes of bookkeeping
+// (the slice slot and the map entry). At the default cap with typical
+// Flask-Session keys (51 bytes) and ~60-byte values the store uses about
+// 25 MiB of heap (measured by TestBoundedMemory).
+//
 // # The janitor
 //
 // Unless Options.CleanupInterval is negative, a goroutine calls
@@ -32,15 +50,27 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// DefaultCleanupInterval is the janitor's period when
-// Options.CleanupInterval is zero.
-const DefaultCleanupInterval = time.Minute
+const (
+	// DefaultCleanupInterval is the janitor's period when
+	// Options.CleanupInterval is zero.
+	DefaultCleanupInterval = time.Minute
+
+	// DefaultMaxEntries is the cap on stored sessions when
+	// Options.MaxEntries is zero.
+	DefaultMaxEntries = 100_000
+
+	sweepEvery = time.Second // minimum gap between sweeps forced by a full store
+	logEvery   = time.Minute // minimum gap between eviction log records
+	none       = -1          // null index in the LRU list
+)
 
 // Options configures a Store. The zero value gives the defaults.
 type Options struct {
@@ -50,47 +80,99 @@ type Options struct {
 	// DeleteExpired can be called by hand).
 	CleanupInterval time.Duration
 
+	// MaxEntries caps the number of stored sessions (see the package
+	// documentation, "Bound"). Zero means DefaultMaxEntries (100,000,
+	// about 25 MiB of heap with typical sessions); a negative value means
+	// unlimited.
+	MaxEntries int
+
+	// Logger receives the WARN records about evictions. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+
 	// Now is the clock used for expiry. Nil means time.Now. Tests set it to
 	// a fake clock; it must be safe for concurrent use.
 	Now func() time.Time
 }
 
 // Store is an in-memory session store. It is safe for concurrent use. The
-// zero value is not usable; call New or NewWithOptions.
+// zero value is not usable; call New.
 type Store struct {
 	s *store // a separate object, so that the janitor does not keep Store alive
 }
 
 type store struct {
-	now func() time.Time
+	now    func() time.Time
+	max    int // <= 0: unlimited
+	logger *slog.Logger
 
-	mu sync.RWMutex
-	m  map[string]item
+	mu        sync.Mutex // every access moves the entry in the LRU list
+	m         map[string]int32
+	ents      []entry
+	free      int32 // head of the free-slot list (linked through next)
+	head      int32 // most recently used
+	tail      int32 // least recently used
+	lastSweep time.Time
+
+	evictions atomic.Uint64
+	logMu     sync.Mutex
+	lastLog   time.Time
+	unlogged  uint64
 
 	closeOnce sync.Once
 	stop      chan struct{} // closed by Close
 	done      chan struct{} // closed when the janitor has exited
 }
 
-type item struct {
-	data   []byte
-	expiry time.Time // zero: none
+// entry is one slot. The key string is shared with the map key (one
+// allocation); data is never modified after it is stored.
+type entry struct {
+	key        string
+	data       []byte
+	expiry     int64 // Unix nanoseconds; 0: none
+	prev, next int32
 }
 
-// New returns a Store with the default options: a janitor sweeping every
-// minute and the system clock.
-func New() *Store { return NewWithOptions(Options{}) }
+func toNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	n := t.UnixNano()
+	if n == 0 {
+		n = 1
+	}
+	return n
+}
 
-// NewWithOptions returns a Store configured by opts.
-func NewWithOptions(opts Options) *Store {
+func fromNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// New returns a Store configured by opts; the zero Options give a janitor
+// sweeping every minute, a cap of 100,000 sessions and the system clock.
+func New(opts Options) *Store {
 	s := &store{
-		now:  opts.Now,
-		m:    make(map[string]item),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		now:    opts.Now,
+		max:    opts.MaxEntries,
+		logger: opts.Logger,
+		m:      make(map[string]int32),
+		free:   none,
+		head:   none,
+		tail:   none,
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.max == 0 {
+		s.max = DefaultMaxEntries
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
 	}
 	interval := opts.CleanupInterval
 	if interval == 0 {
@@ -106,10 +188,27 @@ func NewWithOptions(opts Options) *Store {
 	return st
 }
 
+// NewWithOptions is New(opts).
+//
+// Deprecated: use New, which now takes Options.
+func NewWithOptions(opts Options) *Store { return New(opts) }
+
 // Close stops the janitor and waits for it to exit. It is idempotent and
 // always returns nil. The store stays usable after Close, without the
 // janitor.
 func (st *Store) Close() error { return st.s.close() }
+
+// Len reports the number of stored entries, expired ones not yet swept
+// included.
+func (st *Store) Len() int {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return len(st.s.m)
+}
+
+// Evictions reports how many live entries have been evicted to stay within
+// Options.MaxEntries since the store was created.
+func (st *Store) Evictions() uint64 { return st.s.evictions.Load() }
 
 // Get returns a copy of the data stored under key, or (nil, false, nil)
 // when the key is absent or expired.
@@ -141,7 +240,7 @@ func (st *Store) Touch(ctx context.Context, key string, expiry time.Time) (bool,
 
 // Iterate calls fn for every unexpired entry whose key starts with prefix,
 // in no particular order, until fn returns false. It works on a snapshot of
-// the keys taken under the read lock, so fn may call the store's methods;
+// the keys taken under the lock, so fn may call the store's methods;
 // entries written or deleted during the iteration may or may not be seen.
 // Iterate returns ctx.Err() if ctx is done before it finishes.
 func (st *Store) Iterate(ctx context.Context, prefix string, fn func(key string, expiry time.Time) bool) error {
@@ -177,36 +276,147 @@ func live(expiry, now time.Time) bool {
 	return expiry.IsZero() || now.Before(expiry)
 }
 
+func liveNano(expiry, now int64) bool { return expiry == 0 || now < expiry }
+
+// unlink removes slot i from the LRU list.
+func (s *store) unlink(i int32) {
+	e := &s.ents[i]
+	if e.prev != none {
+		s.ents[e.prev].next = e.next
+	} else {
+		s.head = e.next
+	}
+	if e.next != none {
+		s.ents[e.next].prev = e.prev
+	} else {
+		s.tail = e.prev
+	}
+	e.prev, e.next = none, none
+}
+
+// pushFront makes slot i the most recently used.
+func (s *store) pushFront(i int32) {
+	e := &s.ents[i]
+	e.prev, e.next = none, s.head
+	if s.head != none {
+		s.ents[s.head].prev = i
+	}
+	s.head = i
+	if s.tail == none {
+		s.tail = i
+	}
+}
+
+func (s *store) use(i int32) {
+	if s.head != i {
+		s.unlink(i)
+		s.pushFront(i)
+	}
+}
+
+// remove deletes slot i from the map and the list and frees it.
+func (s *store) remove(i int32) {
+	s.unlink(i)
+	delete(s.m, s.ents[i].key)
+	s.ents[i] = entry{prev: none, next: s.free}
+	s.free = i
+}
+
+// put stores a copy of data under key. The caller holds mu and has checked
+// that expiry is live.
+func (s *store) put(key string, data []byte, expiry int64, now time.Time) {
+	cp := append(make([]byte, 0, len(data)), data...)
+	if i, ok := s.m[key]; ok {
+		s.ents[i].data, s.ents[i].expiry = cp, expiry
+		s.use(i)
+		return
+	}
+	if s.max > 0 && len(s.m) >= s.max {
+		s.makeRoom(now)
+	}
+	var i int32
+	if s.free != none {
+		i = s.free
+		s.free = s.ents[i].next
+	} else {
+		s.ents = append(s.ents, entry{})
+		i = int32(len(s.ents) - 1)
+	}
+	s.ents[i] = entry{key: key, data: cp, expiry: expiry, prev: none, next: none}
+	s.m[key] = i
+	s.pushFront(i)
+}
+
+// makeRoom frees at least one slot: expired entries first (a sweep, at most
+// once per sweepEvery), else the least recently used one.
+func (s *store) makeRoom(now time.Time) {
+	if now.Sub(s.lastSweep) >= sweepEvery || now.Before(s.lastSweep) {
+		s.lastSweep = now
+		if s.sweepLocked(now) > 0 {
+			return
+		}
+	}
+	// The LRU tail may itself be expired: removing it is no eviction.
+	for len(s.m) >= s.max && s.tail != none {
+		t := s.tail
+		wasLive := liveNano(s.ents[t].expiry, now.UnixNano())
+		s.remove(t)
+		if wasLive {
+			s.evicted()
+		}
+	}
+}
+
+// evicted counts one eviction and logs, aggregated (see package doc).
+func (s *store) evicted() {
+	s.evictions.Add(1)
+	s.logMu.Lock()
+	s.unlogged++
+	t := time.Now() // wall clock: the rate limit is about log volume
+	if s.lastLog.IsZero() || t.Sub(s.lastLog) >= logEvery {
+		n := s.unlogged
+		s.unlogged, s.lastLog = 0, t
+		s.logMu.Unlock()
+		s.logger.Warn("memstore: evicted live sessions to stay within MaxEntries",
+			"evicted", n, "max_entries", s.max, "total_evictions", s.evictions.Load())
+		return
+	}
+	s.logMu.Unlock()
+}
+
 func (s *store) get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
 	now := s.now()
-	s.mu.RLock()
-	it, ok := s.m[key]
-	s.mu.RUnlock()
-	if !ok || !live(it.expiry, now) {
+	s.mu.Lock()
+	i, ok := s.m[key]
+	if !ok || !liveNano(s.ents[i].expiry, toNano(now)) {
+		s.mu.Unlock()
 		return nil, false, nil
 	}
-	// Stored slices are never modified after Set (a Set replaces the item),
-	// so copying outside the lock is safe.
-	return append(make([]byte, 0, len(it.data)), it.data...), true, nil
+	s.use(i)
+	data := s.ents[i].data
+	s.mu.Unlock()
+	// Stored slices are never modified after Set (a Set replaces the
+	// slice), so copying outside the lock is safe.
+	return append(make([]byte, 0, len(data)), data...), true, nil
 }
 
 func (s *store) set(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !live(expiry, s.now()) {
-		s.mu.Lock()
-		delete(s.m, key)
-		s.mu.Unlock()
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !live(expiry, now) {
+		if i, ok := s.m[key]; ok {
+			s.remove(i)
+		}
 		return nil
 	}
-	it := item{data: append(make([]byte, 0, len(data)), data...), expiry: expiry}
-	s.mu.Lock()
-	s.m[key] = it
-	s.mu.Unlock()
+	s.put(key, data, toNano(expiry), now)
 	return nil
 }
 
@@ -215,7 +425,9 @@ func (s *store) delete(ctx context.Context, key string) error {
 		return err
 	}
 	s.mu.Lock()
-	delete(s.m, key)
+	if i, ok := s.m[key]; ok {
+		s.remove(i)
+	}
 	s.mu.Unlock()
 	return nil
 }
@@ -227,16 +439,18 @@ func (s *store) compareAndSet(ctx context.Context, key string, old, data []byte,
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it, ok := s.m[key]
-	ok = ok && live(it.expiry, now)
-	if old == nil && ok || old != nil && (!ok || !bytes.Equal(it.data, old)) {
+	i, ok := s.m[key]
+	ok = ok && liveNano(s.ents[i].expiry, toNano(now))
+	if old == nil && ok || old != nil && (!ok || !bytes.Equal(s.ents[i].data, old)) {
 		return false, nil
 	}
 	if !live(expiry, now) {
-		delete(s.m, key)
+		if ok {
+			s.remove(i)
+		}
 		return true, nil
 	}
-	s.m[key] = item{data: append(make([]byte, 0, len(data)), data...), expiry: expiry}
+	s.put(key, data, toNano(expiry), now)
 	return true, nil
 }
 
@@ -247,20 +461,20 @@ func (s *store) touch(ctx context.Context, key string, expiry time.Time) (bool, 
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it, ok := s.m[key]
+	i, ok := s.m[key]
 	if !ok {
 		return false, nil
 	}
-	if !live(it.expiry, now) {
-		delete(s.m, key)
+	if !liveNano(s.ents[i].expiry, toNano(now)) {
+		s.remove(i)
 		return false, nil
 	}
 	if !live(expiry, now) {
-		delete(s.m, key)
+		s.remove(i)
 		return true, nil
 	}
-	it.expiry = expiry
-	s.m[key] = it
+	s.ents[i].expiry = toNano(expiry)
+	s.use(i)
 	return true, nil
 }
 
@@ -270,22 +484,22 @@ func (s *store) iterate(ctx context.Context, prefix string, fn func(key string, 
 	}
 	type kv struct {
 		key    string
-		expiry time.Time
+		expiry int64
 	}
-	now := s.now()
+	now := toNano(s.now())
 	var snap []kv
-	s.mu.RLock()
-	for k, it := range s.m {
-		if strings.HasPrefix(k, prefix) && live(it.expiry, now) {
-			snap = append(snap, kv{k, it.expiry})
+	s.mu.Lock()
+	for k, i := range s.m {
+		if e := s.ents[i].expiry; strings.HasPrefix(k, prefix) && liveNano(e, now) {
+			snap = append(snap, kv{k, e})
 		}
 	}
-	s.mu.RUnlock()
+	s.mu.Unlock()
 	for _, e := range snap {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if !fn(e.key, e.expiry) {
+		if !fn(e.key, fromNano(e.expiry)) {
 			return nil
 		}
 	}
@@ -301,14 +515,23 @@ func (s *store) deleteExpired(ctx context.Context) (int, error) {
 
 func (s *store) sweep() int {
 	now := s.now()
-	n := 0
 	s.mu.Lock()
-	for k, it := range s.m {
-		if !live(it.expiry, now) {
-			delete(s.m, k)
+	defer s.mu.Unlock()
+	return s.sweepLocked(now)
+}
+
+func (s *store) sweepLocked(now time.Time) int {
+	n := 0
+	t := toNano(now)
+	for _, i := range s.m {
+		if !liveNano(s.ents[i].expiry, t) {
+			s.remove(i)
 			n++
 		}
 	}
-	s.mu.Unlock()
+	if len(s.m) == 0 {
+		// Give the memory back once the store is empty.
+		s.ents, s.free, s.head, s.tail = nil, none, none, none
+	}
 	return n
 }

@@ -1,9 +1,14 @@
 package memstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +26,7 @@ var (
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) coatcheck.Store {
-		s := New()
+		s := New(Options{})
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
@@ -31,7 +36,7 @@ func TestConformance(t *testing.T) {
 // few milliseconds, so -race sees the janitor racing the methods.
 func TestConformanceBusyJanitor(t *testing.T) {
 	storetest.RunWithOptions(t, func(t *testing.T) coatcheck.Store {
-		s := NewWithOptions(Options{CleanupInterval: 5 * time.Millisecond})
+		s := New(Options{CleanupInterval: 5 * time.Millisecond})
 		t.Cleanup(func() { s.Close() })
 		return s
 	}, storetest.Options{BackgroundCleanup: true})
@@ -56,15 +61,15 @@ func (c *fakeClock) Add(d time.Duration) {
 }
 
 func (st *Store) rawLen() int {
-	st.s.mu.RLock()
-	defer st.s.mu.RUnlock()
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
 	return len(st.s.m)
 }
 
 func TestExpiryFakeClock(t *testing.T) {
 	ctx := context.Background()
 	clk := &fakeClock{t: time.Unix(1700000000, 0)}
-	s := NewWithOptions(Options{CleanupInterval: -1, Now: clk.Now})
+	s := New(Options{CleanupInterval: -1, Now: clk.Now})
 	exp := clk.Now().Add(time.Minute)
 	if err := s.Set(ctx, "k", []byte("v"), exp); err != nil {
 		t.Fatal(err)
@@ -91,7 +96,7 @@ func TestExpiryFakeClock(t *testing.T) {
 func TestJanitorSweeps(t *testing.T) {
 	ctx := context.Background()
 	clk := &fakeClock{t: time.Unix(1700000000, 0)}
-	s := NewWithOptions(Options{CleanupInterval: 5 * time.Millisecond, Now: clk.Now})
+	s := New(Options{CleanupInterval: 5 * time.Millisecond, Now: clk.Now})
 	defer s.Close()
 	s.Set(ctx, "expiring", []byte("v"), clk.Now().Add(time.Second))
 	s.Set(ctx, "forever", []byte("v"), time.Time{})
@@ -112,7 +117,7 @@ func TestJanitorSweeps(t *testing.T) {
 }
 
 func TestCloseStopsJanitor(t *testing.T) {
-	s := NewWithOptions(Options{CleanupInterval: time.Millisecond})
+	s := New(Options{CleanupInterval: time.Millisecond})
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close() = %v, want nil", err)
 	}
@@ -133,7 +138,7 @@ func TestCloseStopsJanitor(t *testing.T) {
 		t.Fatal("Get after Close: not found")
 	}
 	// A store without a janitor closes too.
-	if err := NewWithOptions(Options{CleanupInterval: -1}).Close(); err != nil {
+	if err := New(Options{CleanupInterval: -1}).Close(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -141,12 +146,12 @@ func TestCloseStopsJanitor(t *testing.T) {
 func TestNoGoroutineLeak(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for i := 0; i < 50; i++ {
-		s := New()
+		s := New(Options{})
 		s.Close()
 	}
 	// An unclosed, unreachable store is stopped by its finalizer.
 	inner := func() *store {
-		s := NewWithOptions(Options{CleanupInterval: time.Hour})
+		s := New(Options{CleanupInterval: time.Hour})
 		return s.s
 	}()
 	deadline := time.Now().Add(10 * time.Second)
@@ -173,7 +178,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 func TestIterateCallsStore(t *testing.T) {
 	// fn may call the store (no deadlock: Iterate works on a snapshot).
 	ctx := context.Background()
-	s := NewWithOptions(Options{CleanupInterval: -1})
+	s := New(Options{CleanupInterval: -1})
 	for i := 0; i < 10; i++ {
 		s.Set(ctx, fmt.Sprintf("p:%d", i), []byte("v"), time.Time{})
 	}
@@ -189,7 +194,7 @@ func TestIterateCallsStore(t *testing.T) {
 
 func BenchmarkGet(b *testing.B) {
 	ctx := context.Background()
-	s := NewWithOptions(Options{CleanupInterval: -1})
+	s := New(Options{CleanupInterval: -1})
 	val := make([]byte, 256)
 	s.Set(ctx, "session:bench", val, time.Now().Add(time.Hour))
 	b.ReportAllocs()
@@ -204,7 +209,7 @@ func BenchmarkGet(b *testing.B) {
 
 func BenchmarkSet(b *testing.B) {
 	ctx := context.Background()
-	s := NewWithOptions(Options{CleanupInterval: -1})
+	s := New(Options{CleanupInterval: -1})
 	val := make([]byte, 256)
 	exp := time.Now().Add(time.Hour)
 	b.ReportAllocs()
@@ -218,7 +223,7 @@ func BenchmarkSet(b *testing.B) {
 
 func BenchmarkGetParallel(b *testing.B) {
 	ctx := context.Background()
-	s := NewWithOptions(Options{CleanupInterval: -1})
+	s := New(Options{CleanupInterval: -1})
 	val := make([]byte, 256)
 	for i := 0; i < 1000; i++ {
 		s.Set(ctx, fmt.Sprintf("session:%d", i), val, time.Now().Add(time.Hour))
@@ -234,4 +239,119 @@ func BenchmarkGetParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// TestBoundedByDefault: before the cap, a Store grew without limit; now the
+// default holds at most DefaultMaxEntries, evicting the least recently used.
+func TestBoundedByDefault(t *testing.T) {
+	ctx := context.Background()
+	var logBuf strings.Builder
+	s := New(Options{CleanupInterval: -1, MaxEntries: 3, Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
+	exp := time.Now().Add(time.Hour)
+	for _, k := range []string{"session:a", "session:b", "session:c"} {
+		if err := s.Set(ctx, k, []byte(k), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Get(ctx, "session:a") // a is now more recently used than b
+	s.Set(ctx, "session:d", []byte("d"), exp)
+	if s.Len() != 3 {
+		t.Fatalf("Len = %d, want 3", s.Len())
+	}
+	if _, ok, _ := s.Get(ctx, "session:b"); ok {
+		t.Error("least recently used entry b survived")
+	}
+	for _, k := range []string{"session:a", "session:c", "session:d"} {
+		if _, ok, _ := s.Get(ctx, k); !ok {
+			t.Errorf("%s was evicted", k)
+		}
+	}
+	if s.Evictions() != 1 {
+		t.Errorf("Evictions = %d, want 1", s.Evictions())
+	}
+	if !strings.Contains(logBuf.String(), "level=WARN") || strings.Contains(logBuf.String(), "session:") {
+		t.Errorf("eviction log = %q, want a WARN record without keys", logBuf.String())
+	}
+	if New(Options{CleanupInterval: -1}).s.max != DefaultMaxEntries {
+		t.Error("default cap is not DefaultMaxEntries")
+	}
+}
+
+// TestEvictsExpiredFirst: a full store drops expired entries before any
+// live one, even a live one that is less recently used.
+func TestEvictsExpiredFirst(t *testing.T) {
+	ctx := context.Background()
+	clk := &fakeClock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := New(Options{CleanupInterval: -1, MaxEntries: 3, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s.Set(ctx, "old-live", []byte("x"), time.Time{})
+	s.Set(ctx, "short1", []byte("x"), clk.Now().Add(time.Minute))
+	s.Set(ctx, "short2", []byte("x"), clk.Now().Add(time.Minute))
+	clk.Add(2 * time.Minute)
+	s.Set(ctx, "new", []byte("x"), time.Time{})
+	if _, ok, _ := s.Get(ctx, "old-live"); !ok {
+		t.Error("live entry evicted while expired ones existed")
+	}
+	if s.Evictions() != 0 {
+		t.Errorf("Evictions = %d, want 0", s.Evictions())
+	}
+	if s.Len() != 2 {
+		t.Errorf("Len = %d, want 2 (both expired swept)", s.Len())
+	}
+	// Unlimited.
+	u := New(Options{CleanupInterval: -1, MaxEntries: -1})
+	for i := 0; i < 1000; i++ {
+		u.Set(ctx, strconv.Itoa(i), nil, time.Time{})
+	}
+	if u.Len() != 1000 {
+		t.Errorf("unlimited Len = %d", u.Len())
+	}
+}
+
+func heapInuse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// TestBoundedMemory stores 600,000 anonymous sessions (Flask-Session-shaped
+// keys, 60-byte values) through a default Store: the cap holds and the heap
+// grows by at most 96 MiB.
+func TestBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stores 600k sessions")
+	}
+	ctx := context.Background()
+	before := heapInuse()
+	s := New(Options{CleanupInterval: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	val := bytes.Repeat([]byte{'v'}, 60)
+	exp := time.Now().Add(time.Hour)
+	key := make([]byte, 0, 64)
+	start := time.Now()
+	var at100k uint64
+	for i := 0; i < 600_000; i++ {
+		key = append(key[:0], "session:"...)
+		key = fmt.Appendf(key, "%043d", i) // 43 chars, like a Flask-Session sid
+		if err := s.Set(ctx, string(key), val, exp); err != nil {
+			t.Fatal(err)
+		}
+		if i == 99_999 {
+			at100k = heapInuse() - before
+		}
+	}
+	elapsed := time.Since(start)
+	grow := heapInuse() - before
+	t.Logf("600k Sets in %v; heap growth %.1f MiB at 100k entries, %.1f MiB after 600k; Len %d, evictions %d",
+		elapsed, float64(at100k)/(1<<20), float64(grow)/(1<<20), s.Len(), s.Evictions())
+	if s.Len() > DefaultMaxEntries {
+		t.Errorf("Len = %d, above the cap %d", s.Len(), DefaultMaxEntries)
+	}
+	if s.Evictions() != 500_000 {
+		t.Errorf("Evictions = %d, want 500000", s.Evictions())
+	}
+	if grow > 96<<20 {
+		t.Errorf("heap grew by %.1f MiB, budget 96 MiB", float64(grow)/(1<<20))
+	}
+	runtime.KeepAlive(s)
 }

@@ -77,7 +77,7 @@ func openStore(ctx context.Context, getenv func(string) string) (*openedStore, e
 	case "cookie", "null", "":
 		return &openedStore{close: noop, desc: "signed cookies"}, nil
 	case "memory":
-		s := memstore.New()
+		s := memstore.New(memstore.Options{})
 		return &openedStore{store: s, backend: "redis", close: func() { s.Close() }, desc: "memory"}, nil
 	case "filesystem":
 		dir := envOr(getenv, "SESSION_FILE_DIR", "flask_session")
