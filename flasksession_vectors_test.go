@@ -76,7 +76,7 @@ func TestFlaskSessionVectorsThroughManager(t *testing.T) {
 			now := time.Unix(1700000000, 0)
 			cfg.Now = func() time.Time { return now }
 			cfg.Logger = quiet()
-			ms := memstore.NewWithOptions(memstore.Options{Now: cfg.Now, CleanupInterval: -1})
+			ms := memstore.New(memstore.Options{Now: cfg.Now, CleanupInterval: -1})
 			defer ms.Close()
 			cfg.Store = ms
 			raw, _ := hex.DecodeString(v.RedisValueHex)

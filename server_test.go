@@ -126,7 +126,7 @@ func newServerEnv(t *testing.T, cfg coatcheck.Config) *serverEnv {
 func newServerEnvWith(t *testing.T, cfg coatcheck.Config, app http.Handler) *serverEnv {
 	t.Helper()
 	clk := &clock{t: time.Now()} // the cookie jar drops cookies whose Expires is past in real time
-	ms := memstore.NewWithOptions(memstore.Options{Now: clk.Now, CleanupInterval: -1})
+	ms := memstore.New(memstore.Options{Now: clk.Now, CleanupInterval: -1})
 	t.Cleanup(func() { ms.Close() })
 	cs := &countingStore{Store: ms}
 	cfg.Store = cs

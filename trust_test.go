@@ -556,7 +556,7 @@ func TestEnvEmptyPrefix(t *testing.T) {
 	if !c.Server.NoKeyPrefix || c.Server.KeyPrefix != "" {
 		t.Errorf("SESSION_KEY_PREFIX=\"\" read as %+v", c.Server)
 	}
-	c.Store = memstore.NewWithOptions(memstore.Options{CleanupInterval: -1})
+	c.Store = memstore.New(memstore.Options{CleanupInterval: -1})
 	m := coatcheck.MustNew(c)
 	if p := m.Admin().Prefix(); p != "" {
 		t.Errorf("prefix %q", p)
@@ -647,7 +647,7 @@ func (backendStore) FlaskSessionBackend() string { return "filesystem" }
 // pickled values with no compatibility setting (today: msgpack, which
 // cachelib cannot read).
 func TestStoreBackendPicksLayout(t *testing.T) {
-	st := backendStore{memstore.NewWithOptions(memstore.Options{CleanupInterval: -1})}
+	st := backendStore{memstore.New(memstore.Options{CleanupInterval: -1})}
 	m := coatcheck.MustNew(coatcheck.Config{Store: st, Logger: quiet()})
 	rec := httptest.NewRecorder()
 	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

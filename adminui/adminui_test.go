@@ -29,7 +29,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	stats := adminui.NewStats()
-	st := memstore.NewWithOptions(memstore.Options{CleanupInterval: -1})
+	st := memstore.New(memstore.Options{CleanupInterval: -1})
 	m := coatcheck.MustNew(coatcheck.Config{Store: st, Observer: stats.Observer(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	mux := http.NewServeMux()
@@ -88,7 +88,7 @@ var csrfRe = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
 var idRe = regexp.MustCompile(`name="id" value="([^"]+)"`)
 
 func TestRefusesWithoutToken(t *testing.T) {
-	m := coatcheck.MustNew(coatcheck.Config{Store: memstore.NewWithOptions(memstore.Options{CleanupInterval: -1})})
+	m := coatcheck.MustNew(coatcheck.Config{Store: memstore.New(memstore.Options{CleanupInterval: -1})})
 	if _, err := adminui.New(adminui.Config{Manager: m}); !errors.Is(err, adminui.ErrNoToken) {
 		t.Errorf("no token: %v", err)
 	}
