@@ -121,6 +121,11 @@ func (c *Config) setCookie(h http.Header, sp cookieSpec) error {
 	return nil
 }
 
+// varyCookie is the Vary value of most responses, shared so that saving a
+// session does not allocate it. Header values are never modified in place
+// (net/http replaces or appends), and the capacity cap makes an append copy.
+var varyCookie = []string{"Cookie"}
+
 // addVaryCookie adds "Cookie" to Vary, merged into the existing header as
 // Werkzeug's response.vary.add does: a response that already says
 // "Vary: Accept-Encoding" answers one line "Vary: Accept-Encoding, Cookie".
@@ -128,7 +133,7 @@ func (c *Config) setCookie(h http.Header, sp cookieSpec) error {
 func addVaryCookie(h http.Header) {
 	vs := h["Vary"]
 	if len(vs) == 0 {
-		h["Vary"] = []string{"Cookie"}
+		h["Vary"] = varyCookie[:1:1] // shared, capped: an Add copies it
 		return
 	}
 	for _, v := range vs {

@@ -37,43 +37,46 @@ type Session struct {
 	m *Manager
 	r *http.Request
 
-	data     map[string]any
-	loaded   bool
-	null     bool  // no secret key: reads see {}, writes fail
-	err      error // load or write failure → error handler
-	reason   error // why the session started empty (ErrNoSession, ErrInvalidSession…)
-	isNew    bool
-	modified bool
-	accessed bool
+	data   map[string]any
+	err    error // load or write failure → error handler
+	reason error // why the session started empty (ErrNoSession, ErrInvalidSession…)
 
 	// server-side
-	id          string
-	renewed     bool // Renew called: new id at save
-	destroyed   bool
-	fromStore   bool   // data came from the store (refresh may Touch)
-	cookieHasID bool   // the client holds a cookie naming id (sent, or set by this response)
-	touched     bool   // the store expiry was already moved on load
-	indexedAs   string // the user the per-user index lists this session under
+	id        string
+	indexedAs string // the user the per-user index lists this session under
 
-	// timeouts (both interfaces)
-	deadline time.Time // absolute deadline, zero when none
-	stamp    bool      // deadline set on this load: persist it even if unmodified
+	// timeouts (both interfaces): the absolute deadline, zero when none
+	deadline time.Time
 
-	// late writes: a change after the response's headers went out
-	writes          int  // mutations so far
-	committed       bool // the session was saved into the response headers
-	committedWrites int  // writes at that moment
-
-	flashes       []Flash
-	flashesLoaded bool
+	flashes []Flash
 
 	// For lossless concurrent saves to a CompareAndSetter store: the bytes
 	// the session was loaded from (or last saved as). At save the data is
 	// diffed key by key against them, so changes inside nested values
 	// (MarkModified) merge like any other.
-	raw     []byte
-	cleared bool // Clear or Destroy: the base is empty
-	lost    bool // deleted by another request: not saved again
+	raw []byte
+
+	// late writes: a change after the response's headers went out
+	writes          int32 // mutations so far
+	committedWrites int32 // writes when the session was saved into the headers
+
+	loaded    bool
+	null      bool // no secret key: reads see {}, writes fail
+	isNew     bool
+	modified  bool
+	accessed  bool
+	committed bool // the session was saved into the response headers
+
+	renewed     bool // Renew called: new id at save
+	destroyed   bool
+	fromStore   bool // data came from the store (refresh may Touch)
+	cookieHasID bool // the client holds a cookie naming id (sent, or set by this response)
+	touched     bool // the store expiry was already moved on load
+	stamp       bool // deadline set on this load: persist it even if unmodified
+	cleared     bool // Clear or Destroy: the base is empty
+	lost        bool // deleted by another request: not saved again
+
+	flashesLoaded bool
 }
 
 // NewSession returns a session holding data (which it takes ownership of),
