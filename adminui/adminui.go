@@ -288,7 +288,7 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	data["Rows"] = rows
 	data["Total"] = len(ids)
-	data["Page"], data["Pages"] = page, (len(ids)+h.cfg.PageSize-1)/h.cfg.PageSize
+	data["Page"], data["Pages"] = page, max(1, (len(ids)+h.cfg.PageSize-1)/h.cfg.PageSize)
 	if page > 1 {
 		data["Prev"] = pageURL(user, page-1)
 	}
@@ -487,7 +487,7 @@ func barChart(bars []bar) chartData {
 	for i, b := range bars {
 		wdt := 0
 		if max > 0 {
-			wdt = b.N * 300 / max
+			wdt = b.N * 280 / max
 		}
 		c.Bars = append(c.Bars, chartBar{Label: b.Label, N: b.N, Y: 24*i + 2, Width: wdt, TextY: 24*i + 17})
 	}
@@ -573,7 +573,7 @@ func (s *Stats) chart() chartData {
 var pages = template.Must(template.New("").Parse(`
 {{define "head"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Coatcheck sessions</title><link rel="stylesheet" href="app.css"></head><body><header><h1>Coatcheck sessions</h1></header><main>{{end}}
 {{define "foot"}}</main></body></html>{{end}}
-{{define "chart"}}{{if .Empty}}<p class="muted">No data yet.</p>{{else}}<svg class="chart" width="520" height="{{.Height}}" role="img">{{range .Bars}}<text x="0" y="{{.TextY}}" class="label">{{.Label}}</text><rect x="150" y="{{.Y}}" width="{{.Width}}" height="18" class="bar"></rect><text x="{{.Width}}" dx="156" y="{{.TextY}}" class="n">{{.N}}</text>{{end}}</svg>{{end}}{{end}}
+{{define "chart"}}{{if .Empty}}<p class="muted">No data yet.</p>{{else}}<svg class="chart" viewBox="0 0 520 {{.Height}}" width="100%" role="img">{{range .Bars}}<text x="0" y="{{.TextY}}" class="label">{{.Label}}</text><rect x="180" y="{{.Y}}" width="{{.Width}}" height="18" class="bar"></rect><text x="{{.Width}}" dx="186" y="{{.TextY}}" class="n">{{.N}}</text>{{end}}</svg>{{end}}{{end}}
 {{define "login"}}{{template "head"}}
 <section class="card"><h2>Sign in</h2>{{if .Error}}<p class="error" id="error">Wrong token.</p>{{end}}
 <form method="post" action="login"><label>Admin token <input type="password" name="token" id="token" autocomplete="off" required></label> <button id="signin">Sign in</button></form></section>
