@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,7 +145,11 @@ func listDir(t *testing.T, dir string) []string {
 	}
 	var names []string
 	for _, e := range ents {
-		names = append(names, e.Name())
+		// The key index is this store's addition, invisible to cachelib
+		// (TestCachelibIgnoresIndex); every other file is Flask-Session's.
+		if e.Name() != IndexFileName {
+			names = append(names, e.Name())
+		}
 	}
 	sort.Strings(names)
 	return names
@@ -326,21 +332,26 @@ func FuzzUnpickleInt(f *testing.F) {
 	})
 }
 
-// TestPrune: with Threshold 3, a Set over the threshold deletes expired
-// entries, then the soonest-expiring ones, and keeps no-expiry ones last.
+// TestPrune: with Threshold 3, creating an entry in a full directory
+// deletes every expired entry first and evicts a live one only when none
+// expired, the least recently used (oldest modification time) first; the
+// directory never holds more than Threshold entries.
 func TestPrune(t *testing.T) {
 	ctx := context.Background()
 	now := int64(vecNow)
-	s := mustNew(t, t.TempDir(), Options{Threshold: 3, Now: func() time.Time { return time.Unix(now, 0) }})
+	var logBuf strings.Builder
+	s := mustNew(t, t.TempDir(), Options{Threshold: 3, Now: func() time.Time { return time.Unix(now, 0) },
+		Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
 	at := func(d int64) time.Time { return time.Unix(vecNow+d, 0) }
-	s.Set(ctx, "expired", []byte("v"), at(10))
-	s.Set(ctx, "never", []byte("v"), time.Time{})
-	s.Set(ctx, "soon", []byte("v"), at(100))
-	s.Set(ctx, "late", []byte("v"), at(1000)) // count 4 > 3 now, but pruning runs before a Set
-	now += 50                                 // "expired" has expired
-	s.Set(ctx, "later", []byte("v"), at(2000))
-	// Prune: remove "expired" (3 left: never, soon, late); not over 3; then
-	// add "later" => 4 entries.
+	mtime := time.Now().Add(-time.Hour)
+	set := func(k string, exp time.Time) {
+		t.Helper()
+		if err := s.Set(ctx, k, []byte("v"), exp); err != nil {
+			t.Fatal(err)
+		}
+		mtime = mtime.Add(time.Minute) // distinct, increasing recency
+		os.Chtimes(filepath.Join(s.dir, FileName(k)), mtime, mtime)
+	}
 	wantLive := func(keys ...string) {
 		t.Helper()
 		var got []string
@@ -356,10 +367,28 @@ func TestPrune(t *testing.T) {
 			t.Errorf("count file = %d, want %d", n, len(keys))
 		}
 	}
-	wantLive("never", "soon", "late", "later")
-	s.Set(ctx, "latest", []byte("v"), at(3000))
-	// Count 4 > 3: nothing expired, so delete the soonest ("soon"), then add.
-	wantLive("never", "late", "later", "latest")
+	set("never", time.Time{}) // least recently used
+	set("expired", at(10))
+	set("soon", at(100))
+	now += 50 // "expired" has expired
+	set("late", at(1000))
+	// Full: the expired entry goes, the live LRU one ("never") stays.
+	wantLive("never", "soon", "late")
+	if s.Evictions() != 0 {
+		t.Errorf("Evictions = %d after removing only expired entries", s.Evictions())
+	}
+	if _, found, _ := s.Get(ctx, "never"); !found { // a read counts as a use
+		t.Fatal("never not found")
+	}
+	set("later", at(2000))
+	// Nothing expired: evict the least recently used, "soon".
+	wantLive("never", "late", "later")
+	if s.Evictions() != 1 {
+		t.Errorf("Evictions = %d, want 1", s.Evictions())
+	}
+	if !strings.Contains(logBuf.String(), "level=WARN") || strings.Contains(logBuf.String(), "soon") {
+		t.Errorf("eviction log = %q, want one WARN record without the key", logBuf.String())
+	}
 }
 
 func TestTouchInPlace(t *testing.T) {
