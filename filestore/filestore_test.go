@@ -3,10 +3,12 @@ package filestore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -596,4 +598,140 @@ func BenchmarkSet(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestAnonymousTrafficKeepsUserLoggedIn: with cachelib's default threshold
+// (500) the 502nd anonymous session evicted a logged-in user's live
+// session. The default now has no cap, and a configured cap removes
+// expired sessions before any live one.
+func TestAnonymousTrafficKeepsUserLoggedIn(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"default", Options{}},
+		{"cachelib threshold with expired sessions", Options{Threshold: 500}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Now()
+			tc.opts.Now = func() time.Time { return now }
+			tc.opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			s := mustNew(t, t.TempDir(), tc.opts)
+			user := "session:logged-in-user"
+			if err := s.Set(ctx, user, []byte("user_id=1"), now.Add(31*24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			// A day later the user is idle; fresh anonymous sessions get the
+			// same lifetime, so the user's expires soonest (what cachelib's
+			// pruning evicted first).
+			now = now.Add(24 * time.Hour)
+			anonExpiry := now.Add(31 * 24 * time.Hour)
+			if tc.opts.Threshold > 0 {
+				// Earlier anonymous visitors whose sessions have since
+				// expired: the cap must reclaim those first.
+				for i := 0; i < 10; i++ {
+					s.Set(ctx, fmt.Sprint("session:old-anon-", i), []byte("{}"), now.Add(time.Second))
+				}
+				now = now.Add(time.Minute)
+				anonExpiry = now.Add(31 * 24 * time.Hour)
+			}
+			for i := 0; i < 502-10; i++ {
+				if err := s.Set(ctx, fmt.Sprint("session:anon-", i), []byte("{}"), anonExpiry); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, found, err := s.Get(ctx, user); err != nil || !found {
+				t.Errorf("logged-in user's session after 502 anonymous ones: found %v, %v", found, err)
+			}
+			if s.Evictions() != 0 {
+				t.Errorf("Evictions = %d, want 0", s.Evictions())
+			}
+		})
+	}
+}
+
+func TestIterate(t *testing.T) {
+	ctx := context.Background()
+	now := int64(vecNow)
+	dir := t.TempDir()
+	s := mustNew(t, dir, Options{Now: func() time.Time { return time.Unix(now, 0) }})
+	s.Set(ctx, "session:a", []byte("1"), time.Unix(vecNow+100, 0))
+	s.Set(ctx, "session:b", []byte("1"), time.Time{})
+	s.Set(ctx, "session:b", []byte("2"), time.Time{}) // overwrite: one record
+	s.Set(ctx, "session:gone", []byte("1"), time.Unix(vecNow+10, 0))
+	s.Set(ctx, "other:c", []byte("1"), time.Time{})
+	s.Set(ctx, "session:deleted", []byte("1"), time.Time{})
+	s.Delete(ctx, "session:deleted")
+	now += 20 // session:gone has expired
+	list := func(s *Store) string {
+		var got []string
+		if err := s.Iterate(ctx, "session:", func(k string, exp time.Time) bool {
+			got = append(got, fmt.Sprint(k, " ", exp.Unix()*int64(btoi(!exp.IsZero()))))
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(got)
+		return fmt.Sprint(got)
+	}
+	want := fmt.Sprintf("[session:a %d session:b 0]", vecNow+100)
+	if got := list(s); got != want {
+		t.Errorf("Iterate = %s, want %s", got, want)
+	}
+	// Another Store (another process) sees the same index.
+	if got := list(mustNew(t, dir, Options{Now: s.now})); got != want {
+		t.Errorf("Iterate from a second Store = %s, want %s", got, want)
+	}
+	// DeleteExpired compacts the index to the existing entries.
+	if n, err := s.DeleteExpired(ctx); err != nil || n != 1 {
+		t.Fatalf("DeleteExpired = %d, %v", n, err)
+	}
+	keys, _ := s.indexKeys()
+	sort.Strings(keys)
+	if fmt.Sprint(keys) != "[other:c session:a session:b]" {
+		t.Errorf("index after DeleteExpired = %v", keys)
+	}
+	// Early stop.
+	n := 0
+	s.Iterate(ctx, "", func(string, time.Time) bool { n++; return false })
+	if n != 1 {
+		t.Errorf("Iterate after fn returned false: %d calls", n)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// FuzzParseFile feeds arbitrary entry-file contents to the header parser
+// and to the count file's pickle reader: neither may panic, a parse must
+// split off exactly the 4-byte header, and every int pickleInt writes reads
+// back.
+func FuzzParseFile(f *testing.F) {
+	f.Add(mustHex(vecHex))
+	f.Add(mustHex(vecCountHex))
+	f.Add([]byte{0, 0, 0})
+	f.Add(append([]byte{0, 0, 0, 0}, pickleInt(70000)...))
+	f.Add(append([]byte{0, 0, 0, 0}, pickleInt(300)...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, v, err := parseFile(b)
+		if err != nil {
+			if len(b) >= headerLen || !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("parseFile(%x) = %v", b, err)
+			}
+			return
+		}
+		if h != binary.LittleEndian.Uint32(b) || !bytes.Equal(v, b[headerLen:]) {
+			t.Fatalf("parseFile(%x) = %d, %x", b, h, v)
+		}
+		if n, ok := unpickleInt(v); ok {
+			if m, ok2 := unpickleInt(pickleInt(n)); !ok2 || m != n {
+				t.Fatalf("pickleInt(%d) reads back as %d, %v", n, m, ok2)
+			}
+		}
+	})
 }
