@@ -1,6 +1,8 @@
 package filestore
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/binary"
@@ -9,18 +11,27 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
 const (
-	// DefaultThreshold is the number of entries above which a Set prunes,
-	// when Options.Threshold is zero (Flask-Session's SESSION_FILE_THRESHOLD
-	// default).
-	DefaultThreshold = 500
+	// DefaultThreshold is the cap on entries when Options.Threshold is zero:
+	// none. (cachelib's and Flask-Session's SESSION_FILE_THRESHOLD default
+	// is 500, which evicts live sessions; see the package documentation.)
+	DefaultThreshold = 0
+
+	// IndexFileName is the file in which the store records the keys it
+	// writes, so that it can iterate them (see the package documentation).
+	// Its ".__wz_cache" suffix makes cachelib's listing skip it.
+	IndexFileName = "coatcheck-index" + tempSuffix
 
 	// DefaultMode is the mode of entry files when Options.Mode is zero
 	// (Flask-Session's SESSION_FILE_MODE default).
@@ -57,11 +68,15 @@ type Options struct {
 	// include owner read and write.
 	Mode os.FileMode
 
-	// Threshold is the number of entries above which Set prunes (see the
-	// package documentation). Zero means DefaultThreshold (500); a negative
-	// value disables pruning and the count file (Flask-Session's
-	// SESSION_FILE_THRESHOLD = 0).
+	// Threshold is the cap on entries above which a Set evicts (see the
+	// package documentation, "Pruning"). Zero means no cap (the default;
+	// cachelib's default is 500); a negative value also means no cap, and
+	// disables the count file too.
 	Threshold int
+
+	// Logger receives a WARN record for every live entry evicted to stay
+	// within Threshold. Nil means slog.Default().
+	Logger *slog.Logger
 
 	// Now is the clock used for expiry. Nil means time.Now.
 	Now func() time.Time
@@ -72,8 +87,65 @@ type Options struct {
 type Store struct {
 	dir       string
 	mode      os.FileMode
-	threshold int // <= 0: no pruning, no count file
+	threshold int  // <= 0: no pruning
+	count     bool // maintain cachelib's count file
 	now       func() time.Time
+	logger    *slog.Logger
+	mu        *sync.Mutex // shared by every Store of this process on dir
+	evictions atomic.Uint64
+}
+
+// dirMutexes holds one mutex per absolute directory, so that Stores of one
+// process sharing a directory queue on it before taking the flock.
+var dirMutexes sync.Map // string -> *sync.Mutex
+
+// FlaskSessionBackend returns "filesystem", Flask-Session's name for this
+// layout, so that a Manager using the store defaults to cachelib's pickle
+// serialisation.
+func (s *Store) FlaskSessionBackend() string { return "filesystem" }
+
+// Evictions reports how many live entries this Store has evicted to stay
+// within Options.Threshold.
+func (s *Store) Evictions() uint64 { return s.evictions.Load() }
+
+// lock takes the store's lock: the in-process mutex for the directory, then
+// an exclusive flock(2) on the directory itself (on platforms that have
+// flock; elsewhere only the mutex, see lock_other.go). Every write — Set,
+// CompareAndSet, Delete, Touch, the count file, the index, pruning — runs
+// under it, so read-modify-writes are atomic between processes on one host.
+// Waiting honours ctx.
+func (s *Store) lock(ctx context.Context) (unlock func(), err error) {
+	s.mu.Lock()
+	d, err := os.Open(s.dir)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("filestore: lock: %w", err)
+	}
+	wait := 50 * time.Microsecond
+	for {
+		ok, err := tryLockFile(d)
+		if err != nil {
+			d.Close()
+			s.mu.Unlock()
+			return nil, fmt.Errorf("filestore: lock: %w", err)
+		}
+		if ok {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			d.Close()
+			s.mu.Unlock()
+			return nil, err
+		}
+		time.Sleep(wait)
+		if wait < 2*time.Millisecond {
+			wait *= 2
+		}
+	}
+	return func() {
+		d.Close() // releases the flock
+		s.mu.Unlock()
+	}, nil
 }
 
 // New returns a Store keeping its files in dir, which is created (mode
@@ -83,28 +155,40 @@ func New(dir string, opts Options) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("filestore: empty directory name")
 	}
-	s := &Store{dir: dir, mode: opts.Mode, threshold: opts.Threshold, now: opts.Now}
+	s := &Store{dir: dir, mode: opts.Mode, threshold: opts.Threshold, now: opts.Now, logger: opts.Logger}
 	if s.mode == 0 {
 		s.mode = DefaultMode
 	}
 	if s.mode&^os.ModePerm != 0 || s.mode&0o600 != 0o600 {
 		return nil, fmt.Errorf("filestore: Options.Mode %#o must be permission bits including 0600", uint32(s.mode))
 	}
-	switch {
-	case s.threshold == 0:
-		s.threshold = DefaultThreshold
-	case s.threshold < 0:
+	s.count = s.threshold >= 0
+	if s.threshold < 0 {
 		s.threshold = 0
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("filestore: %w", err)
 	}
-	if s.threshold > 0 {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: %w", err)
+	}
+	m, _ := dirMutexes.LoadOrStore(abs, new(sync.Mutex))
+	s.mu = m.(*sync.Mutex)
+	if s.count {
+		unlock, err := s.lock(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 		n := 0
-		err := s.scan(context.Background(), func(string, uint32, os.FileInfo) error {
+		err = s.scan(context.Background(), func(string, uint32, os.FileInfo) error {
 			n++
 			return nil
 		})
@@ -171,8 +255,49 @@ func expired(h uint32, now time.Time) bool {
 
 func live(expiry, now time.Time) bool { return expiry.IsZero() || now.Before(expiry) }
 
+// parseFile splits the content of an entry file into its expiry header
+// and its value. It fails, wrapping ErrCorrupt, only when the content is
+// shorter than the header.
+func parseFile(b []byte) (header uint32, value []byte, err error) {
+	if len(b) < headerLen {
+		return 0, nil, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrCorrupt, len(b), headerLen)
+	}
+	return binary.LittleEndian.Uint32(b), b[headerLen:], nil
+}
+
+// readEntry reads the entry file name: its header, value and FileInfo.
+// found is false when the file does not exist.
+func (s *Store) readEntry(name string) (h uint32, value []byte, fi os.FileInfo, found bool, err error) {
+	f, err := os.Open(s.path(name))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil, nil, false, nil
+		}
+		return 0, nil, nil, false, fmt.Errorf("filestore: %w", err)
+	}
+	defer f.Close()
+	fi, err = f.Stat()
+	if err != nil {
+		return 0, nil, nil, false, fmt.Errorf("filestore: %w", err)
+	}
+	// Entry files are replaced by rename, never rewritten (Touch only
+	// rewrites the header), so the size of the open file is its size.
+	buf := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, buf)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return 0, nil, nil, false, fmt.Errorf("filestore: %w", err)
+	}
+	h, value, err = parseFile(buf[:n])
+	if err != nil {
+		return 0, nil, nil, false, fmt.Errorf("%w (%s)", err, s.path(name))
+	}
+	return h, value, fi, true, nil
+}
+
 // Get returns the value stored under key, or (nil, false, nil) when there is
-// none or it has expired; an expired file is deleted.
+// none or it has expired; an expired file is deleted. With a cap
+// (Options.Threshold > 0) a hit also sets the file's modification time,
+// which is the recency pruning evicts by.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
@@ -181,36 +306,25 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if name == CountFileName {
 		return nil, false, nil
 	}
-	f, err := os.Open(s.path(name))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, false, nil
-		}
-		return nil, false, fmt.Errorf("filestore: %w", err)
+	h, value, fi, found, err := s.readEntry(name)
+	if err != nil || !found {
+		return nil, false, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, false, fmt.Errorf("filestore: %w", err)
-	}
-	// Entry files are replaced by rename, never rewritten (Touch only
-	// rewrites the header), so the size of the open file is its size.
-	buf := make([]byte, fi.Size())
-	n, err := io.ReadFull(f, buf)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return nil, false, fmt.Errorf("filestore: %w", err)
-	}
-	buf = buf[:n]
-	if len(buf) < headerLen {
-		return nil, false, fmt.Errorf("%w %s: %d bytes, shorter than the %d-byte header", ErrCorrupt, s.path(name), len(buf), headerLen)
-	}
-	if expired(binary.LittleEndian.Uint32(buf), s.now()) {
-		if removed, _ := s.removeIfSame(name, fi); removed {
-			s.addCount(-1)
+	now := s.now()
+	if expired(h, now) {
+		if unlock, err := s.lock(ctx); err == nil {
+			if removed, _ := s.removeIfSame(name, fi); removed {
+				s.addCount(-1)
+			}
+			unlock()
 		}
 		return nil, false, nil
 	}
-	return buf[headerLen:], true, nil
+	if s.threshold > 0 {
+		t := time.Now() // file times are real, not Options.Now
+		os.Chtimes(s.path(name), t, t)
+	}
+	return value, true, nil
 }
 
 // Set stores data under key until expiry (zero: no expiry), replacing the
@@ -226,10 +340,20 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 	if !live(expiry, s.now()) {
 		return s.Delete(ctx, key)
 	}
-	existed := false
-	if s.threshold > 0 {
-		_, err := os.Lstat(s.path(name))
-		existed = err == nil
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.writeLocked(ctx, key, name, data, expiry)
+}
+
+// writeLocked writes an entry; the caller holds the lock. Creating an entry
+// first prunes (with a cap), then counts it and records its key.
+func (s *Store) writeLocked(ctx context.Context, key, name string, data []byte, expiry time.Time) error {
+	_, err := os.Lstat(s.path(name))
+	existed := err == nil
+	if !existed && s.threshold > 0 {
 		s.prune(ctx)
 	}
 	var hdr [headerLen]byte
@@ -237,10 +361,55 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 	if err := s.writeFile(ctx, name, hdr[:], data); err != nil {
 		return err
 	}
-	if s.threshold > 0 && !existed {
+	if !existed {
 		s.addCount(1)
+		s.indexAdd(key)
 	}
 	return nil
+}
+
+// CompareAndSet stores data under key until expiry only if the live value
+// under key equals old (nil old: only if absent); see
+// coatcheck.CompareAndSetter. It runs under the store's lock, so it is
+// atomic against every other write by a Store on this host (goroutines or
+// processes); cachelib itself takes no lock, so a Flask process writing
+// the same key concurrently can still be overwritten.
+func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	name := FileName(key)
+	if name == CountFileName {
+		return false, fmt.Errorf("%w: %q", ErrReservedKey, key)
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	h, cur, fi, found, err := s.readEntry(name)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	isLive := found && !expired(h, now)
+	if old == nil && isLive || old != nil && (!isLive || !bytes.Equal(cur, old)) {
+		return false, nil
+	}
+	if !live(expiry, now) {
+		if found {
+			if removed, err := s.removeIfSame(name, fi); err != nil {
+				return false, err
+			} else if removed {
+				s.addCount(-1)
+			}
+		}
+		return true, nil
+	}
+	if err := s.writeLocked(ctx, key, name, data, expiry); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // writeFile writes hdr+data to a temporary file and renames it to name. If
@@ -287,6 +456,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if name == CountFileName {
 		return nil
 	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := os.Remove(s.path(name)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -310,6 +484,11 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (bool, 
 	if name == CountFileName {
 		return false, nil
 	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
 	f, err := os.OpenFile(s.path(name), os.O_RDWR, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -353,9 +532,14 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	now := s.now()
 	removed, kept := 0, 0
-	err := s.scan(ctx, func(name string, h uint32, fi os.FileInfo) error {
+	err = s.scan(ctx, func(name string, h uint32, fi os.FileInfo) error {
 		if !expired(h, now) {
 			kept++
 			return nil
@@ -373,7 +557,8 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	})
 	if err == nil {
 		s.removeStaleTemps()
-		if s.threshold > 0 {
+		s.compactIndex()
+		if s.count {
 			err = s.writeCount(kept)
 		}
 	}
@@ -477,15 +662,15 @@ func (s *Store) removeIfSame(name string, fi os.FileInfo) (bool, error) {
 	return false, nil
 }
 
-// prune implements cachelib's _prune; see the package documentation.
-// Errors are ignored: pruning must not fail a Set.
+// prune makes room for one new entry under a cap; see the package
+// documentation. The caller holds the lock. Errors are ignored: pruning
+// must not fail a Set.
 func (s *Store) prune(ctx context.Context) {
-	if s.readCount() <= s.threshold {
+	if s.readCount() < s.threshold {
 		return
 	}
 	type ent struct {
 		name string
-		h    uint32
 		fi   os.FileInfo
 	}
 	now := s.now()
@@ -496,26 +681,24 @@ func (s *Store) prune(ctx context.Context) {
 				return err
 			}
 		}
-		ents = append(ents, ent{name, h, fi})
+		ents = append(ents, ent{name, fi})
 		return nil
 	})
 	if err != nil {
 		return
 	}
-	if excess := len(ents) - s.threshold; excess > 0 {
-		// Soonest expiry first; no expiry (0) last.
-		key := func(h uint32) uint64 {
-			if h == 0 {
-				return math.MaxUint64
-			}
-			return uint64(h)
-		}
-		sort.Slice(ents, func(i, j int) bool { return key(ents[i].h) < key(ents[j].h) })
+	// Only live entries remain; evict the least recently used (oldest
+	// modification time) until there is room for one more.
+	if excess := len(ents) - (s.threshold - 1); excess > 0 {
+		sort.Slice(ents, func(i, j int) bool { return ents[i].fi.ModTime().Before(ents[j].fi.ModTime()) })
 		kept := ents[:0]
 		for _, e := range ents {
 			if excess > 0 {
 				if ok, _ := s.removeIfSame(e.name, e.fi); ok {
 					excess--
+					s.evictions.Add(1)
+					s.logger.Warn("filestore: evicted a live session to stay within Threshold",
+						"file", e.name[:8], "threshold", s.threshold)
 					continue
 				}
 			}
@@ -540,10 +723,10 @@ func (s *Store) readCount() int {
 	return n
 }
 
-// addCount adds delta to the count file (a racy read-modify-write, like
-// cachelib's _update_count).
+// addCount adds delta to the count file. The caller holds the lock, so
+// Stores never race each other (cachelib's own updates still can).
 func (s *Store) addCount(delta int) {
-	if s.threshold <= 0 {
+	if !s.count {
 		return
 	}
 	n := s.readCount() + delta
@@ -551,6 +734,106 @@ func (s *Store) addCount(delta int) {
 		n = 0
 	}
 	s.writeCount(n)
+}
+
+// indexAdd appends key to the index file (a uvarint length, then the key
+// bytes, per record). The caller holds the lock. Errors are ignored: the
+// index only serves Iterate.
+func (s *Store) indexAdd(key string) {
+	f, err := os.OpenFile(s.path(IndexFileName), os.O_WRONLY|os.O_APPEND|os.O_CREATE, s.mode)
+	if err != nil {
+		return
+	}
+	rec := binary.AppendUvarint(make([]byte, 0, len(key)+binary.MaxVarintLen64), uint64(len(key)))
+	f.Write(append(rec, key...))
+	f.Close()
+}
+
+// indexKeys returns the distinct keys of the index file, in file order. A
+// truncated or malformed tail is ignored.
+func (s *Store) indexKeys() ([]string, error) {
+	f, err := os.Open(s.path(IndexFileName))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("filestore: index: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	seen := make(map[string]bool)
+	var keys []string
+	for {
+		n, err := binary.ReadUvarint(r)
+		if err != nil || n > 1<<20 {
+			return keys, nil
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return keys, nil
+		}
+		if k := string(b); !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+}
+
+// compactIndex rewrites the index with only the keys whose entry file
+// exists. The caller holds the lock.
+func (s *Store) compactIndex() {
+	keys, err := s.indexKeys()
+	if err != nil || keys == nil {
+		return
+	}
+	var buf []byte
+	for _, k := range keys {
+		if _, err := os.Lstat(s.path(FileName(k))); err == nil {
+			buf = binary.AppendUvarint(buf, uint64(len(k)))
+			buf = append(buf, k...)
+		}
+	}
+	s.writeFile(context.Background(), IndexFileName, nil, buf)
+}
+
+// Iterate calls fn for every unexpired entry whose key starts with prefix
+// and that a Store created, until fn returns false; see coatcheck.Iterator
+// and the package documentation ("Iteration") for why entries created by
+// Flask-Session are not seen. fn runs without the lock, so it may call the
+// store.
+func (s *Store) Iterate(ctx context.Context, prefix string, fn func(key string, expiry time.Time) bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	keys, err := s.indexKeys()
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		name := FileName(k)
+		if name == CountFileName {
+			continue
+		}
+		h, _, ok := s.readHeader(name)
+		if !ok || expired(h, now) {
+			continue
+		}
+		var exp time.Time
+		if h != 0 {
+			exp = time.Unix(int64(h), 0)
+		}
+		if !fn(k, exp) {
+			return nil
+		}
+	}
+	return nil
 }
 
 func (s *Store) writeCount(n int) error {

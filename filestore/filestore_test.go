@@ -3,13 +3,17 @@ package filestore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,7 +147,11 @@ func listDir(t *testing.T, dir string) []string {
 	}
 	var names []string
 	for _, e := range ents {
-		names = append(names, e.Name())
+		// The key index is this store's addition, invisible to cachelib
+		// (TestCachelibIgnoresIndex); every other file is Flask-Session's.
+		if e.Name() != IndexFileName {
+			names = append(names, e.Name())
+		}
 	}
 	sort.Strings(names)
 	return names
@@ -326,21 +334,26 @@ func FuzzUnpickleInt(f *testing.F) {
 	})
 }
 
-// TestPrune: with Threshold 3, a Set over the threshold deletes expired
-// entries, then the soonest-expiring ones, and keeps no-expiry ones last.
+// TestPrune: with Threshold 3, creating an entry in a full directory
+// deletes every expired entry first and evicts a live one only when none
+// expired, the least recently used (oldest modification time) first; the
+// directory never holds more than Threshold entries.
 func TestPrune(t *testing.T) {
 	ctx := context.Background()
 	now := int64(vecNow)
-	s := mustNew(t, t.TempDir(), Options{Threshold: 3, Now: func() time.Time { return time.Unix(now, 0) }})
+	var logBuf strings.Builder
+	s := mustNew(t, t.TempDir(), Options{Threshold: 3, Now: func() time.Time { return time.Unix(now, 0) },
+		Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
 	at := func(d int64) time.Time { return time.Unix(vecNow+d, 0) }
-	s.Set(ctx, "expired", []byte("v"), at(10))
-	s.Set(ctx, "never", []byte("v"), time.Time{})
-	s.Set(ctx, "soon", []byte("v"), at(100))
-	s.Set(ctx, "late", []byte("v"), at(1000)) // count 4 > 3 now, but pruning runs before a Set
-	now += 50                                 // "expired" has expired
-	s.Set(ctx, "later", []byte("v"), at(2000))
-	// Prune: remove "expired" (3 left: never, soon, late); not over 3; then
-	// add "later" => 4 entries.
+	mtime := time.Now().Add(-time.Hour)
+	set := func(k string, exp time.Time) {
+		t.Helper()
+		if err := s.Set(ctx, k, []byte("v"), exp); err != nil {
+			t.Fatal(err)
+		}
+		mtime = mtime.Add(time.Minute) // distinct, increasing recency
+		os.Chtimes(filepath.Join(s.dir, FileName(k)), mtime, mtime)
+	}
 	wantLive := func(keys ...string) {
 		t.Helper()
 		var got []string
@@ -356,10 +369,28 @@ func TestPrune(t *testing.T) {
 			t.Errorf("count file = %d, want %d", n, len(keys))
 		}
 	}
-	wantLive("never", "soon", "late", "later")
-	s.Set(ctx, "latest", []byte("v"), at(3000))
-	// Count 4 > 3: nothing expired, so delete the soonest ("soon"), then add.
-	wantLive("never", "late", "later", "latest")
+	set("never", time.Time{}) // least recently used
+	set("expired", at(10))
+	set("soon", at(100))
+	now += 50 // "expired" has expired
+	set("late", at(1000))
+	// Full: the expired entry goes, the live LRU one ("never") stays.
+	wantLive("never", "soon", "late")
+	if s.Evictions() != 0 {
+		t.Errorf("Evictions = %d after removing only expired entries", s.Evictions())
+	}
+	if _, found, _ := s.Get(ctx, "never"); !found { // a read counts as a use
+		t.Fatal("never not found")
+	}
+	set("later", at(2000))
+	// Nothing expired: evict the least recently used, "soon".
+	wantLive("never", "late", "later")
+	if s.Evictions() != 1 {
+		t.Errorf("Evictions = %d, want 1", s.Evictions())
+	}
+	if !strings.Contains(logBuf.String(), "level=WARN") || strings.Contains(logBuf.String(), "soon") {
+		t.Errorf("eviction log = %q, want one WARN record without the key", logBuf.String())
+	}
 }
 
 func TestTouchInPlace(t *testing.T) {
@@ -567,4 +598,140 @@ func BenchmarkSet(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestAnonymousTrafficKeepsUserLoggedIn: with cachelib's default threshold
+// (500) the 502nd anonymous session evicted a logged-in user's live
+// session. The default now has no cap, and a configured cap removes
+// expired sessions before any live one.
+func TestAnonymousTrafficKeepsUserLoggedIn(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"default", Options{}},
+		{"cachelib threshold with expired sessions", Options{Threshold: 500}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Now()
+			tc.opts.Now = func() time.Time { return now }
+			tc.opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			s := mustNew(t, t.TempDir(), tc.opts)
+			user := "session:logged-in-user"
+			if err := s.Set(ctx, user, []byte("user_id=1"), now.Add(31*24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			// A day later the user is idle; fresh anonymous sessions get the
+			// same lifetime, so the user's expires soonest (what cachelib's
+			// pruning evicted first).
+			now = now.Add(24 * time.Hour)
+			anonExpiry := now.Add(31 * 24 * time.Hour)
+			if tc.opts.Threshold > 0 {
+				// Earlier anonymous visitors whose sessions have since
+				// expired: the cap must reclaim those first.
+				for i := 0; i < 10; i++ {
+					s.Set(ctx, fmt.Sprint("session:old-anon-", i), []byte("{}"), now.Add(time.Second))
+				}
+				now = now.Add(time.Minute)
+				anonExpiry = now.Add(31 * 24 * time.Hour)
+			}
+			for i := 0; i < 502-10; i++ {
+				if err := s.Set(ctx, fmt.Sprint("session:anon-", i), []byte("{}"), anonExpiry); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, found, err := s.Get(ctx, user); err != nil || !found {
+				t.Errorf("logged-in user's session after 502 anonymous ones: found %v, %v", found, err)
+			}
+			if s.Evictions() != 0 {
+				t.Errorf("Evictions = %d, want 0", s.Evictions())
+			}
+		})
+	}
+}
+
+func TestIterate(t *testing.T) {
+	ctx := context.Background()
+	now := int64(vecNow)
+	dir := t.TempDir()
+	s := mustNew(t, dir, Options{Now: func() time.Time { return time.Unix(now, 0) }})
+	s.Set(ctx, "session:a", []byte("1"), time.Unix(vecNow+100, 0))
+	s.Set(ctx, "session:b", []byte("1"), time.Time{})
+	s.Set(ctx, "session:b", []byte("2"), time.Time{}) // overwrite: one record
+	s.Set(ctx, "session:gone", []byte("1"), time.Unix(vecNow+10, 0))
+	s.Set(ctx, "other:c", []byte("1"), time.Time{})
+	s.Set(ctx, "session:deleted", []byte("1"), time.Time{})
+	s.Delete(ctx, "session:deleted")
+	now += 20 // session:gone has expired
+	list := func(s *Store) string {
+		var got []string
+		if err := s.Iterate(ctx, "session:", func(k string, exp time.Time) bool {
+			got = append(got, fmt.Sprint(k, " ", exp.Unix()*int64(btoi(!exp.IsZero()))))
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(got)
+		return fmt.Sprint(got)
+	}
+	want := fmt.Sprintf("[session:a %d session:b 0]", vecNow+100)
+	if got := list(s); got != want {
+		t.Errorf("Iterate = %s, want %s", got, want)
+	}
+	// Another Store (another process) sees the same index.
+	if got := list(mustNew(t, dir, Options{Now: s.now})); got != want {
+		t.Errorf("Iterate from a second Store = %s, want %s", got, want)
+	}
+	// DeleteExpired compacts the index to the existing entries.
+	if n, err := s.DeleteExpired(ctx); err != nil || n != 1 {
+		t.Fatalf("DeleteExpired = %d, %v", n, err)
+	}
+	keys, _ := s.indexKeys()
+	sort.Strings(keys)
+	if fmt.Sprint(keys) != "[other:c session:a session:b]" {
+		t.Errorf("index after DeleteExpired = %v", keys)
+	}
+	// Early stop.
+	n := 0
+	s.Iterate(ctx, "", func(string, time.Time) bool { n++; return false })
+	if n != 1 {
+		t.Errorf("Iterate after fn returned false: %d calls", n)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// FuzzParseFile feeds arbitrary entry-file contents to the header parser
+// and to the count file's pickle reader: neither may panic, a parse must
+// split off exactly the 4-byte header, and every int pickleInt writes reads
+// back.
+func FuzzParseFile(f *testing.F) {
+	f.Add(mustHex(vecHex))
+	f.Add(mustHex(vecCountHex))
+	f.Add([]byte{0, 0, 0})
+	f.Add(append([]byte{0, 0, 0, 0}, pickleInt(70000)...))
+	f.Add(append([]byte{0, 0, 0, 0}, pickleInt(300)...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, v, err := parseFile(b)
+		if err != nil {
+			if len(b) >= headerLen || !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("parseFile(%x) = %v", b, err)
+			}
+			return
+		}
+		if h != binary.LittleEndian.Uint32(b) || !bytes.Equal(v, b[headerLen:]) {
+			t.Fatalf("parseFile(%x) = %d, %x", b, h, v)
+		}
+		if n, ok := unpickleInt(v); ok {
+			if m, ok2 := unpickleInt(pickleInt(n)); !ok2 || m != n {
+				t.Fatalf("pickleInt(%d) reads back as %d, %v", n, m, ok2)
+			}
+		}
+	})
 }

@@ -218,6 +218,30 @@ func (d *decoder) pop() (any, error) {
 	return v, nil
 }
 
+// pop2 pops the top two values and returns them in the order they were
+// pushed (a below b).
+func (d *decoder) pop2() (a, b any, err error) {
+	if b, err = d.pop(); err != nil {
+		return nil, nil, err
+	}
+	if a, err = d.pop(); err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+// pop3 pops the top three values and returns them in the order they were
+// pushed.
+func (d *decoder) pop3() (a, b, c any, err error) {
+	if c, err = d.pop(); err != nil {
+		return nil, nil, nil, err
+	}
+	if a, b, err = d.pop2(); err != nil {
+		return nil, nil, nil, err
+	}
+	return a, b, c, nil
+}
+
 func (d *decoder) top() (any, error) {
 	if len(d.stack) <= d.fence() {
 		return nil, d.malformed("unpickling stack underflow")
@@ -332,6 +356,31 @@ func (d *decoder) run() (any, error) {
 
 func (d *decoder) step() error {
 	switch d.op {
+	case opProto, opFrame, opMark, opPop, opPopMark, opDup:
+		return d.stepStack()
+	case opPut, opBinput, opLongBinput, opMemoize, opGet, opBinget, opLongBinget:
+		return d.stepMemo()
+	case opNone, opNewtrue, opNewfalse, opInt, opLong, opBinint, opBinint1, opBinint2, opLong1, opLong4:
+		return d.stepInt()
+	case opFloat, opBinfloat, opString, opBinstring, opShortBinstring, opUnicode:
+		return d.stepText()
+	case opBinunicode, opShortBinunicode, opBinunicode8, opBinbytes, opShortBinbytes, opBinbytes8, opBytearray8:
+		return d.stepBinary()
+	case opEmptyDict, opDict, opSetitem, opSetitems:
+		return d.stepDict()
+	case opEmptyList, opList, opAppend, opAppends, opEmptyTuple, opTuple, opTuple1, opTuple2, opTuple3, opEmptySet, opAdditems, opFrozenset:
+		return d.stepSeq()
+	case opGlobal, opStackGlobal, opReduce, opNewobj, opNewobjEx, opBuild:
+		return d.stepGlobal()
+	case opInst, opObj, opExt1, opExt2, opExt4, opPersid, opBinpersid, opNextBuffer, opReadonlyBuffer:
+		return d.stepUnsupported()
+	}
+	return d.malformed("invalid load key %s", opName(d.op))
+}
+
+// stepStack executes the stack and framing opcodes.
+func (d *decoder) stepStack() error {
+	switch d.op {
 	case opProto:
 		p, err := d.readByte()
 		if err != nil {
@@ -376,8 +425,13 @@ func (d *decoder) step() error {
 			return err
 		}
 		return d.push(v)
+	}
+	return d.malformed("invalid load key %s", opName(d.op))
+}
 
-	// memo
+// stepMemo executes the memo opcodes.
+func (d *decoder) stepMemo() error {
+	switch d.op {
 	case opPut:
 		line, err := d.readLine()
 		if err != nil {
@@ -424,8 +478,13 @@ func (d *decoder) step() error {
 			return err
 		}
 		return d.memoGet(idx)
+	}
+	return d.malformed("invalid load key %s", opName(d.op))
+}
 
-	// scalars
+// stepInt executes the None, bool and integer opcodes.
+func (d *decoder) stepInt() error {
+	switch d.op {
 	case opNone:
 		return d.push(nil)
 	case opNewtrue:
@@ -494,6 +553,13 @@ func (d *decoder) step() error {
 			return d.malformed("LONG pickle has negative byte count")
 		}
 		return d.pushLong(n)
+	}
+	return d.malformed("invalid load key %s", opName(d.op))
+}
+
+// stepText executes the float and text-string opcodes.
+func (d *decoder) stepText() error {
+	switch d.op {
 	case opFloat:
 		line, err := d.readLine()
 		if err != nil {
@@ -510,8 +576,6 @@ func (d *decoder) step() error {
 			return err
 		}
 		return d.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
-
-	// strings and bytes
 	case opString:
 		line, err := d.readLine()
 		if err != nil {
@@ -564,6 +628,13 @@ func (d *decoder) step() error {
 			return d.malformed("invalid raw-unicode-escape data in UNICODE argument")
 		}
 		return d.push(s)
+	}
+	return d.malformed("invalid load key %s", opName(d.op))
+}
+
+// stepBinary executes the length-prefixed unicode and bytes opcodes.
+func (d *decoder) stepBinary() error {
+	switch d.op {
 	case opBinunicode:
 		n, err := d.readUint32()
 		if err != nil {
@@ -603,8 +674,13 @@ func (d *decoder) step() error {
 			return err
 		}
 		return d.push(b)
+	}
+	return d.malformed("invalid load key %s", opName(d.op))
+}
 
-	// containers
+// stepDict executes the dict opcodes.
+func (d *decoder) stepDict() error {
+	switch d.op {
 	case opEmptyDict:
 		return d.pushNew(&pyDict{m: make(map[string]any)})
 	case opDict:
@@ -623,11 +699,7 @@ func (d *decoder) step() error {
 		}
 		return d.push(dict)
 	case opSetitem:
-		v, err := d.pop()
-		if err != nil {
-			return err
-		}
-		k, err := d.pop()
+		k, v, err := d.pop2()
 		if err != nil {
 			return err
 		}
@@ -662,6 +734,13 @@ func (d *decoder) step() error {
 			}
 		}
 		return nil
+	}
+	return d.malformed("invalid load key %s", opName(d.op))
+}
+
+// stepSeq executes the list, tuple and set opcodes.
+func (d *decoder) stepSeq() error {
+	switch d.op {
 	case opEmptyList:
 		return d.pushNew(&pyList{})
 	case opList:
@@ -747,8 +826,13 @@ func (d *decoder) step() error {
 			return err
 		}
 		return d.push(&pySet{items: items, frozen: true})
+	}
+	return d.malformed("invalid load key %s", opName(d.op))
+}
 
-	// globals and objects
+// stepGlobal executes the global and object-construction opcodes.
+func (d *decoder) stepGlobal() error {
+	switch d.op {
 	case opGlobal:
 		mod, err := d.readLine()
 		if err != nil {
@@ -767,11 +851,7 @@ func (d *decoder) step() error {
 		}
 		return d.push(g)
 	case opStackGlobal:
-		nameV, err := d.pop()
-		if err != nil {
-			return err
-		}
-		modV, err := d.pop()
+		modV, nameV, err := d.pop2()
 		if err != nil {
 			return err
 		}
@@ -786,11 +866,7 @@ func (d *decoder) step() error {
 		}
 		return d.push(g)
 	case opReduce:
-		args, err := d.pop()
-		if err != nil {
-			return err
-		}
-		fn, err := d.pop()
+		fn, args, err := d.pop2()
 		if err != nil {
 			return err
 		}
@@ -800,11 +876,7 @@ func (d *decoder) step() error {
 		}
 		return d.push(v)
 	case opNewobj:
-		args, err := d.pop()
-		if err != nil {
-			return err
-		}
-		cls, err := d.pop()
+		cls, args, err := d.pop2()
 		if err != nil {
 			return err
 		}
@@ -814,15 +886,7 @@ func (d *decoder) step() error {
 		}
 		return d.push(v)
 	case opNewobjEx:
-		kwargs, err := d.pop()
-		if err != nil {
-			return err
-		}
-		args, err := d.pop()
-		if err != nil {
-			return err
-		}
-		cls, err := d.pop()
+		cls, args, kwargs, err := d.pop3()
 		if err != nil {
 			return err
 		}
@@ -844,6 +908,13 @@ func (d *decoder) step() error {
 			return err
 		}
 		return d.build(inst, state)
+	}
+	return d.malformed("invalid load key %s", opName(d.op))
+}
+
+// stepUnsupported executes the opcodes Coatcheck refuses.
+func (d *decoder) stepUnsupported() error {
+	switch d.op {
 	case opInst:
 		mod, err := d.readLine()
 		if err != nil {
