@@ -75,8 +75,8 @@
 //
 // A Session is safe for use by the goroutines of one request. Concurrent
 // requests of one client each load their own copy. With a store that
-// implements CompareAndSetter (memstore, redisstore, memcachestore, the SQL
-// stores, mongostore) a save is a compare-and-set against the bytes the
+// implements CompareAndSetter (every built-in store: memstore, filestore,
+// redisstore, memcachestore, the SQL stores, mongostore, dynamostore) a save is a compare-and-set against the bytes the
 // request loaded; the request's changes are found by comparing each key
 // with what was loaded (so changes inside nested values, marked with
 // MarkModified, count), and on a conflict they are replayed, key by key, on
@@ -85,6 +85,6 @@
 // different keys are never lost, and a session another request destroyed
 // (logout) is never written back by a slower one. When two requests change
 // the same key, the later save wins by default, or fails with ErrConflict
-// under ServerConfig.StrictConflicts. Stores without CompareAndSet (filestore)
-// and cookie sessions keep Flask's rule: the last response wins.
+// under ServerConfig.StrictConflicts. Stores without CompareAndSet and cookie
+// sessions keep Flask's rule: the last response wins.
 package coatcheck
