@@ -47,11 +47,16 @@ type Config struct {
 	// MaxDecompressedSize caps how far a compressed cookie may inflate.
 	// Zero means itsdangerous.DefaultMaxDecompressedSize (1 MiB).
 	MaxDecompressedSize int
+	// TaggedJSON is the session serializer, for an app that registers
+	// custom tags (app.session_interface.serializer.register(...)). Nil
+	// means Flask's default tags.
+	TaggedJSON *taggedjson.Serializer
 }
 
 // Codec encodes and decodes Flask session cookies. Safe for concurrent use.
 type Codec struct {
 	ser    *itsdangerous.URLSafeTimedSerializer
+	tj     *taggedjson.Serializer
 	maxAge time.Duration
 }
 
@@ -93,7 +98,11 @@ func New(cfg Config) (*Codec, error) {
 	if maxAge == 0 {
 		maxAge = DefaultMaxAge
 	}
-	return &Codec{ser: ser, maxAge: maxAge}, nil
+	tj := cfg.TaggedJSON
+	if tj == nil {
+		tj = taggedjson.New()
+	}
+	return &Codec{ser: ser, tj: tj, maxAge: maxAge}, nil
 }
 
 // Encode signs data at now into a cookie value.
@@ -105,7 +114,7 @@ func (c *Codec) Encode(data map[string]any, now time.Time) (string, error) {
 // AppendEncode appends the cookie value for data to dst.
 func (c *Codec) AppendEncode(dst []byte, data map[string]any, now time.Time) ([]byte, error) {
 	var buf [512]byte
-	j, err := taggedjson.AppendMarshal(buf[:0], data)
+	j, err := c.tj.AppendMarshal(buf[:0], data)
 	if err != nil {
 		return dst, fmt.Errorf("flaskcookie: %w", err)
 	}
@@ -128,7 +137,7 @@ func (c *Codec) Decode(value string, now time.Time) (map[string]any, time.Time, 
 		}
 		return nil, signedAt, err
 	}
-	m, err := taggedjson.Unmarshal(j)
+	m, err := c.tj.Unmarshal(j)
 	if err != nil {
 		return nil, signedAt, &itsdangerous.PayloadError{Reason: "invalid tagged JSON", Err: err}
 	}

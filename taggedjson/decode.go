@@ -1,8 +1,10 @@
 package taggedjson
 
 import (
+	"fmt"
 	"math/big"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -11,8 +13,21 @@ import (
 // document must be an object once untagged; otherwise the error wraps
 // ErrNotObject. Errors are *DecodeError values wrapping ErrSyntax, ErrDepth,
 // ErrInvalidTag or ErrNotObject. Unmarshal never panics.
+//
+// The result does not alias data. Strings of a document up to 16 KiB share
+// one copy of it, so a string kept from the result keeps that copy alive.
 func Unmarshal(data []byte) (map[string]any, error) {
-	v, err := UnmarshalValue(data)
+	return unmarshalObject(data, defaultSerializer, defaultTable)
+}
+
+// UnmarshalValue is Unmarshal for any JSON document (Python's loads accepts
+// a bare value too).
+func UnmarshalValue(data []byte) (any, error) {
+	return unmarshalValue(data, defaultSerializer, defaultTable)
+}
+
+func unmarshalObject(data []byte, s *Serializer, tab *tagTable) (map[string]any, error) {
+	v, err := unmarshalValue(data, s, tab)
 	if err != nil {
 		return nil, err
 	}
@@ -23,10 +38,17 @@ func Unmarshal(data []byte) (map[string]any, error) {
 	return m, nil
 }
 
-// UnmarshalValue is Unmarshal for any JSON document (Python's loads accepts
-// a bare value too).
-func UnmarshalValue(data []byte) (any, error) {
-	d := decoder{data: data}
+var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
+
+func unmarshalValue(data []byte, s *Serializer, tab *tagTable) (any, error) {
+	d := decoderPool.Get().(*decoder)
+	d.data, d.s, d.tab = data, s, tab
+	v, err := d.document()
+	d.release()
+	return v, err
+}
+
+func (d *decoder) document() (any, error) {
 	d.ws()
 	v, err := d.value(nil)
 	if err != nil {
@@ -39,12 +61,128 @@ func UnmarshalValue(data []byte) (any, error) {
 	return v, nil
 }
 
+// release clears d and returns it to the pool, unless its scratch space
+// has grown too large to keep.
+func (d *decoder) release() {
+	clear(d.stack[:cap(d.stack)])
+	if cap(d.stack) > 1024 || cap(d.buf) > 64<<10 {
+		return
+	}
+	*d = decoder{stack: d.stack[:0], buf: d.buf[:0]}
+	decoderPool.Put(d)
+}
+
+// arenaMax is the largest document whose strings share one copy of it.
+const arenaMax = 16 << 10
+
 type decoder struct {
 	data  []byte
 	pos   int
 	depth int
+	s     *Serializer
+	tab   *tagTable
+	src   string // copy of data that strings are cut from (made lazily)
 	stack []any  // scratch for array elements (LIFO across nesting)
 	buf   []byte // scratch for strings with escapes
+}
+
+// isTag reports whether k is a registered tag key.
+func (d *decoder) isTag(k string) bool {
+	if d.tab.builtin {
+		return tagKey(k)
+	}
+	_, ok := d.tab.tags[k]
+	return ok
+}
+
+// untag applies the tag registered as key to v.
+func (d *decoder) untag(key string, v any, ord []string) (any, error) {
+	if !d.tab.builtin {
+		if tg := d.tab.tags[key]; tg != nil {
+			if _, ok := tg.(*builtinTag); !ok {
+				r, err := tg.ToPython(d.s, v)
+				if err != nil {
+					return nil, fmt.Errorf("%q payload: %v", key, err)
+				}
+				return r, nil
+			}
+		}
+	}
+	return untag(key, v, ord)
+}
+
+// text returns data[i:j] (no escapes in it) as a string: an interned
+// constant for common keys and values, else a substring of one shared copy
+// of the document.
+func (d *decoder) text(i, j int) string {
+	if s, ok := intern(d.data[i:j]); ok {
+		return s
+	}
+	if len(d.data) > arenaMax {
+		return string(d.data[i:j])
+	}
+	if len(d.src) != len(d.data) {
+		d.src = string(d.data)
+	}
+	return d.src[i:j]
+}
+
+// intern returns a constant for the session keys and values Flask and its
+// extensions write most; the switch compiles to comparisons without
+// allocating.
+func intern(b []byte) (string, bool) {
+	if len(b) < 2 || len(b) > 17 {
+		return "", false
+	}
+	switch string(b) {
+	case "_permanent":
+		return "_permanent", true
+	case "_flashes":
+		return "_flashes", true
+	case "_user_id":
+		return "_user_id", true
+	case "_fresh":
+		return "_fresh", true
+	case "_id":
+		return "_id", true
+	case "csrf_token":
+		return "csrf_token", true
+	case "username":
+		return "username", true
+	case "user_id":
+		return "user_id", true
+	case "_remember":
+		return "_remember", true
+	case "_remember_seconds":
+		return "_remember_seconds", true
+	case "next":
+		return "next", true
+	case "message":
+		return "message", true
+	case "error":
+		return "error", true
+	case "info":
+		return "info", true
+	case "warning":
+		return "warning", true
+	case "success":
+		return "success", true
+	case "danger":
+		return "danger", true
+	case " t":
+		return " t", true
+	case " di":
+		return " di", true
+	case " b":
+		return " b", true
+	case " m":
+		return " m", true
+	case " u":
+		return " u", true
+	case " d":
+		return " d", true
+	}
+	return "", false
 }
 
 func (d *decoder) syntax(msg string) error {
@@ -122,14 +260,14 @@ func (d *decoder) object(ord *[]string) (any, error) {
 	}
 	d.pos++ // '{'
 	d.ws()
-	m := make(map[string]any)
 	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++
 		d.depth--
-		return m, nil
+		return make(map[string]any), nil
 	}
+	var m map[string]any
 	var first string
-	var tagOrd []string
+	var tagOrd []string // key order of a tag's dict payload
 	for {
 		if d.pos >= len(d.data) {
 			return nil, d.eof()
@@ -151,7 +289,7 @@ func (d *decoder) object(ord *[]string) (any, error) {
 		d.pos++
 		d.ws()
 		var v any
-		if tagKey(k) {
+		if d.isTag(k) {
 			tagOrd = tagOrd[:0]
 			v, err = d.value(&tagOrd)
 		} else {
@@ -160,8 +298,16 @@ func (d *decoder) object(ord *[]string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(m) == 0 {
+		d.ws()
+		if m == nil {
 			first = k
+			if d.pos < len(d.data) && d.data[d.pos] == '}' && d.isTag(k) {
+				// {"<tag>": v}: untag without building the map
+				d.pos++
+				d.depth--
+				return d.finishTag(start, first, v, ord, tagOrd)
+			}
+			m = make(map[string]any)
 		}
 		if ord != nil {
 			if _, dup := m[k]; !dup {
@@ -169,7 +315,6 @@ func (d *decoder) object(ord *[]string) (any, error) {
 			}
 		}
 		m[k] = v
-		d.ws()
 		if d.pos >= len(d.data) {
 			return nil, d.eof()
 		}
@@ -185,22 +330,28 @@ func (d *decoder) object(ord *[]string) (any, error) {
 		d.ws()
 	}
 	d.depth--
-	if len(m) == 1 && tagKey(first) {
-		v, err := untag(first, m[first], tagOrd)
-		if err != nil {
-			return nil, &DecodeError{Offset: start, Msg: err.Error(), Err: ErrInvalidTag}
-		}
-		if ord != nil {
-			*ord = (*ord)[:0]
-			if nm, ok := v.(map[string]any); ok {
-				for k := range nm { // " di" gives a 1-key dict
-					*ord = append(*ord, k)
-				}
-			}
-		}
-		return v, nil
+	if len(m) == 1 && d.isTag(first) {
+		return d.finishTag(start, first, m[first], ord, tagOrd)
 	}
 	return m, nil
+}
+
+// finishTag untags {key: v} for the object that started at start; tagOrd
+// is the key order of v when v is a dict.
+func (d *decoder) finishTag(start int, key string, v any, ord *[]string, tagOrd []string) (any, error) {
+	r, err := d.untag(key, v, tagOrd)
+	if err != nil {
+		return nil, &DecodeError{Offset: start, Msg: err.Error(), Err: ErrInvalidTag}
+	}
+	if ord != nil {
+		*ord = (*ord)[:0]
+		if nm, ok := r.(map[string]any); ok {
+			for k := range nm { // " di" gives a 1-key dict
+				*ord = append(*ord, k)
+			}
+		}
+	}
+	return r, nil
 }
 
 func (d *decoder) array() (any, error) {
@@ -251,7 +402,7 @@ func (d *decoder) str() (string, error) {
 	for i < len(data) {
 		c := data[i]
 		if c == '"' {
-			s := string(data[d.pos+1 : i])
+			s := d.text(d.pos+1, i)
 			d.pos = i + 1
 			return s, nil
 		}
@@ -278,6 +429,9 @@ func (d *decoder) strSlow(i int) (string, error) {
 		case c == '"':
 			d.pos = i + 1
 			d.buf = b
+			if s, ok := intern(b); ok {
+				return s, nil
+			}
 			return string(b), nil
 		case c < 0x20:
 			d.pos = i

@@ -8,8 +8,11 @@ import (
 	"time"
 
 	"github.com/coatcheck/coatcheck"
+	"github.com/coatcheck/coatcheck/flaskconfig"
 	"github.com/coatcheck/coatcheck/taggedjson"
 )
+
+var errCookieSessions = errors.New("SESSION_TYPE is cookie: sessions live in the browser and cannot be listed; set SESSION_TYPE")
 
 const sessionsUsage = "usage: coatcheck sessions list | show ID | delete ID | purge-expired"
 
@@ -18,22 +21,18 @@ func sessionsCmd(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintln(stderr, sessionsUsage)
 		return 2
 	}
-	cfg, st, err := loadConfig(ctx, getenv)
+	m, err := flaskconfig.Open(ctx, lookupFrom(getenv), flaskconfig.Options{Configure: func(c *coatcheck.Config) error {
+		c.Logger = quietLogger()
+		if c.Store == nil {
+			return errCookieSessions
+		}
+		return nil
+	}})
 	if err != nil {
 		fmt.Fprintln(stderr, "coatcheck:", err)
 		return 1
 	}
-	defer st.close()
-	if st.store == nil {
-		fmt.Fprintln(stderr, "coatcheck: SESSION_TYPE is cookie: sessions live in the browser and cannot be listed; set SESSION_TYPE")
-		return 1
-	}
-	cfg.Logger = quietLogger()
-	m, err := coatcheck.New(cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, "coatcheck:", err)
-		return 1
-	}
+	defer m.Close()
 	admin := m.Admin()
 	switch {
 	case args[0] == "list" && len(args) == 1:
@@ -55,7 +54,7 @@ func sessionsCmd(ctx context.Context, args []string, getenv func(string) string,
 			fmt.Fprintln(stderr, "coatcheck:", err)
 			return 1
 		}
-		fmt.Fprintf(stderr, "%d sessions in %s\n", n, st.desc)
+		fmt.Fprintf(stderr, "%d sessions in %s\n", n, m.Store.Description)
 		return 0
 	case args[0] == "show" && len(args) == 2:
 		data, found, err := admin.Get(ctx, args[1])
@@ -82,7 +81,7 @@ func sessionsCmd(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintf(stderr, "deleted %s\n", args[1])
 		return 0
 	case args[0] == "purge-expired" && len(args) == 1:
-		fmt.Fprintf(stderr, "purging expired sessions in %s…\n", st.desc)
+		fmt.Fprintf(stderr, "purging expired sessions in %s…\n", m.Store.Description)
 		n, err := admin.PurgeExpired(ctx)
 		if errors.Is(err, coatcheck.ErrNotSupported) {
 			fmt.Fprintln(stderr, "nothing to do: this store expires sessions itself")
