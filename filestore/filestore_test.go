@@ -735,3 +735,8 @@ func FuzzParseFile(f *testing.F) {
 		}
 	})
 }
+
+func TestUserIndex(t *testing.T) {
+	dir := t.TempDir()
+	storetest.RunUserIndex(t, func(t *testing.T) coatcheck.Store { return mustNew(t, dir, Options{}) })
+}

@@ -373,3 +373,11 @@ func rssKiB() int64 {
 	}
 	return 0
 }
+
+func TestUserIndex(t *testing.T) {
+	storetest.RunUserIndex(t, func(t *testing.T) coatcheck.Store {
+		s := New(Options{CleanupInterval: -1})
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
