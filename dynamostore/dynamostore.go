@@ -21,7 +21,8 @@
 //     fraction (Flask-Session writes Decimal(datetime.utcnow() + lifetime)
 //     .timestamp(), which is Unix time only where the host's local time
 //     zone is UTC). The store writes microseconds. An entry without
-//     "expiration" never expires (Flask-Session always writes one);
+//     "expiration" (Set with a zero expiry) never expires; Flask-Session
+//     always writes one and cannot read an item without it;
 //   - time to live is enabled on "expiration", so DynamoDB deletes expired
 //     items by itself, up to days late: every read checks the expiry too.
 //

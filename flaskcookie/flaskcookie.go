@@ -127,14 +127,8 @@ func (c *Codec) AppendEncode(dst []byte, data map[string]any, now time.Time) ([]
 // answers 500), ErrSignatureExpired (also for a time in the future),
 // ErrMalformed, ErrBadSignature.
 func (c *Codec) Decode(value string, now time.Time) (map[string]any, time.Time, error) {
-	// Verify through a read-only view of the string: Loads never writes to
-	// its input, and this keeps the common path free of a copy.
-	j, signedAt, err := c.ser.Loads(unsafe.Slice(unsafe.StringData(value), len(value)), c.maxAge, now)
+	j, signedAt, err := c.loads(value, now)
 	if err != nil {
-		var ee *itsdangerous.ExpiredError
-		if errors.As(err, &ee) {
-			ee.Payload = bytes.Clone(ee.Payload) // do not hand out the view
-		}
 		return nil, signedAt, err
 	}
 	m, err := c.tj.Unmarshal(j)
@@ -147,7 +141,23 @@ func (c *Codec) Decode(value string, now time.Time) (map[string]any, time.Time, 
 // DecodeJSON is Decode returning the verified JSON text instead of the
 // decoded session.
 func (c *Codec) DecodeJSON(value string, now time.Time) ([]byte, time.Time, error) {
-	return c.ser.Loads([]byte(value), c.maxAge, now)
+	return c.loads(value, now)
+}
+
+// loads verifies value through a read-only view of the string: Loads never
+// writes to its input and its result never aliases it, so the common path
+// needs no copy; only an ExpiredError's payload, which is a subslice, is
+// cloned.
+func (c *Codec) loads(value string, now time.Time) ([]byte, time.Time, error) {
+	j, signedAt, err := c.ser.Loads(unsafe.Slice(unsafe.StringData(value), len(value)), c.maxAge, now)
+	if err != nil {
+		var ee *itsdangerous.ExpiredError
+		if errors.As(err, &ee) {
+			ee.Payload = bytes.Clone(ee.Payload) // do not hand out the view
+		}
+		return nil, signedAt, err
+	}
+	return j, signedAt, nil
 }
 
 // DecodeUnverified returns the JSON text inside value WITHOUT checking the

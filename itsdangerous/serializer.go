@@ -86,7 +86,7 @@ type payloadCodec struct {
 	noZlib  bool      // never compress
 	minZlib int       // shortest payload worth trying to compress
 	zw      sync.Pool // *zlib.Writer
-	zr      sync.Pool // io.ReadCloser implementing zlib.Resetter
+	zr      sync.Pool // *inflater
 	buf     sync.Pool // *bytes.Buffer
 }
 
@@ -161,36 +161,68 @@ func (c *payloadCodec) decode(p []byte) ([]byte, error) {
 		p = p[1:]
 	}
 	p = trimPadding(p)
-	raw := make([]byte, base64.RawURLEncoding.DecodedLen(len(p)))
-	n, err := base64.RawURLEncoding.Decode(raw, p)
+	n := base64.RawURLEncoding.DecodedLen(len(p))
+	if !compressed {
+		raw := make([]byte, n)
+		n, err := base64.RawURLEncoding.Decode(raw, p)
+		if err != nil {
+			return nil, &PayloadError{Reason: "could not base64 decode the payload", Err: err}
+		}
+		return raw[:n], nil
+	}
+	// The zlib stream is only read by inflate: decode it into pooled
+	// scratch, with the pooled reader.
+	in := c.getInflater()
+	defer c.putInflater(in)
+	if cap(in.raw) < n {
+		in.raw = make([]byte, n)
+	}
+	n, err := base64.RawURLEncoding.Decode(in.raw[:n], p)
 	if err != nil {
 		return nil, &PayloadError{Reason: "could not base64 decode the payload", Err: err}
 	}
-	raw = raw[:n]
-	if !compressed {
-		return raw, nil
+	return c.inflate(in, in.raw[:n])
+}
+
+// inflater is a pooled zlib reader with its input reader and the scratch
+// space the compressed stream is base64-decoded into.
+type inflater struct {
+	br  bytes.Reader
+	zr  io.ReadCloser // implements zlib.Resetter; nil until first use
+	raw []byte
+}
+
+func (c *payloadCodec) getInflater() *inflater {
+	if v := c.zr.Get(); v != nil {
+		return v.(*inflater)
 	}
-	return c.inflate(raw)
+	return new(inflater)
+}
+
+func (c *payloadCodec) putInflater(in *inflater) {
+	in.br.Reset(nil)
+	if cap(in.raw) > 64<<10 { // do not pin huge buffers
+		in.raw = nil
+	}
+	c.zr.Put(in)
 }
 
 var errTooLarge = errors.New("decompressed payload exceeds the size limit")
 
-func (c *payloadCodec) inflate(z []byte) ([]byte, error) {
-	br := bytes.NewReader(z)
-	var zr io.ReadCloser
-	if v := c.zr.Get(); v != nil {
-		zr = v.(io.ReadCloser)
-		if err := zr.(zlib.Resetter).Reset(br, nil); err != nil {
-			c.zr.Put(zr)
+func (c *payloadCodec) inflate(in *inflater, z []byte) ([]byte, error) {
+	in.br.Reset(z)
+	if in.zr != nil {
+		if err := in.zr.(zlib.Resetter).Reset(&in.br, nil); err != nil {
 			return nil, &PayloadError{Reason: "could not zlib decompress the payload", Err: err}
 		}
 	} else {
-		var err error
-		if zr, err = zlib.NewReader(br); err != nil {
+		zr, err := zlib.NewReader(&in.br)
+		if err != nil {
 			return nil, &PayloadError{Reason: "could not zlib decompress the payload", Err: err}
 		}
+		in.zr = zr
 	}
-	defer c.zr.Put(zr)
+	zr := in.zr
 	// Start with a guess of 4x the compressed size; never hold more than
 	// limit bytes, one more than allowed, to detect an oversized stream.
 	limit := c.maxSize + 1

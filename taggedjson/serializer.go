@@ -319,6 +319,10 @@ func (t *tagTable) toJSON(s *Serializer, tg Tag, v any, depth int) (any, error) 
 		return out, nil
 	case tagTuple, tagPassList:
 		var l []any
+		inner := depth + 1 // [items]
+		if b == tagTuple {
+			inner++ // {" t": [items]}
+		}
 		switch x := v.(type) {
 		case pyval.Tuple:
 			l = x
@@ -333,7 +337,7 @@ func (t *tagTable) toJSON(s *Serializer, tg Tag, v any, depth int) (any, error) 
 		}
 		out := make([]any, len(l))
 		for i, e := range l {
-			if out[i], err = t.tag(s, e, depth+2); err != nil {
+			if out[i], err = t.tag(s, e, inner); err != nil {
 				return nil, err
 			}
 		}
