@@ -1,6 +1,8 @@
 package coatcheck
 
 import (
+	"github.com/coatcheck/coatcheck/taggedjson"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,6 +75,14 @@ type Config struct {
 	// error handler (Flask only warns; the browser then drops the cookie).
 	// Zero means DefaultMaxCookieSize; negative disables the check (Flask's 0).
 	MaxCookieSize int
+
+	// TaggedJSON is the app's tagged-JSON serializer, for a Flask app that
+	// registered custom tags (TaggedJSONSerializer.register): cookie
+	// sessions then decode and re-encode with those tags, byte-identically,
+	// and Session.Set keeps values a custom tag claims as they are. (Stored
+	// server-side sessions use Flask-Session's formats, which have no tags.)
+	// nil: Flask's default tags.
+	TaggedJSON *taggedjson.Serializer
 
 	// EncryptCookies seals cookie sessions with AES-256-GCM (key derived
 	// from SecretKey with HKDF; fallbacks still open old cookies) instead of

@@ -44,6 +44,7 @@ var errEncrypted = errors.New("coatcheck: encrypted session cookie: cannot be op
 
 type encryptedCookieCodec struct {
 	aeads  []cipher.AEAD // current key first, then fallbacks newest first
+	tj     *taggedjson.Serializer
 	aad    []byte
 	maxAge time.Duration
 }
@@ -60,7 +61,10 @@ func hkdfSHA256(secret []byte, info string) []byte {
 
 func newEncryptedCookieCodec(cfg *Config) (cookieCodec, error) {
 	keys := secretKeys(cfg) // oldest first, current last
-	c := &encryptedCookieCodec{aad: []byte(encAADBase + cfg.CookieName), maxAge: cfg.PermanentLifetime}
+	c := &encryptedCookieCodec{aad: []byte(encAADBase + cfg.CookieName), maxAge: cfg.PermanentLifetime, tj: cfg.TaggedJSON}
+	if c.tj == nil {
+		c.tj = taggedjson.New()
+	}
 	for i := len(keys) - 1; i >= 0; i-- {
 		block, err := aes.NewCipher(hkdfSHA256(keys[i], encInfo))
 		if err != nil {
@@ -79,7 +83,7 @@ func (c *encryptedCookieCodec) encode(data map[string]any, now time.Time) (strin
 	aead := c.aeads[0]
 	var buf [512]byte
 	plain := binary.BigEndian.AppendUint64(buf[:0], uint64(now.Unix()))
-	plain, err := taggedjson.AppendMarshal(plain, data)
+	plain, err := c.tj.AppendMarshal(plain, data)
 	if err != nil {
 		return "", errors.Join(ErrUnsupportedValue, err)
 	}
@@ -115,7 +119,7 @@ func (c *encryptedCookieCodec) decode(value string, now time.Time) (map[string]a
 		if age := now.Sub(at); age > c.maxAge || age < -time.Minute {
 			return nil, at, fmt.Errorf("coatcheck: encrypted session cookie: written %s ago, outside PERMANENT_SESSION_LIFETIME %s", age.Round(time.Second), c.maxAge)
 		}
-		m, err := taggedjson.Unmarshal(plain[8:])
+		m, err := c.tj.Unmarshal(plain[8:])
 		if err != nil {
 			return nil, at, errors.Join(ErrBadPayload, err)
 		}

@@ -18,9 +18,10 @@ func newFlaskCookieCodec(cfg *Config) (cookieCodec, error) {
 	fb := secretKeys(cfg)
 	fb = fb[:len(fb)-1]
 	c, err := flaskcookie.New(flaskcookie.Config{
-		SecretKey: []byte(cfg.SecretKey),
-		Fallbacks: fb,
-		MaxAge:    cfg.PermanentLifetime,
+		SecretKey:  []byte(cfg.SecretKey),
+		Fallbacks:  fb,
+		MaxAge:     cfg.PermanentLifetime,
+		TaggedJSON: cfg.TaggedJSON,
 	})
 	if err != nil {
 		return nil, err

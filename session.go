@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/coatcheck/coatcheck/taggedjson"
 )
 
 // PermanentKey is where Flask keeps session.permanent: inside the data.
@@ -150,6 +152,14 @@ func (s *Session) write() bool {
 	return s.err == nil
 }
 
+// taggedJSON is the app's custom tagged-JSON serializer, if any.
+func (s *Session) taggedJSON() *taggedjson.Serializer {
+	if s.m == nil {
+		return nil
+	}
+	return s.m.cfg.TaggedJSON
+}
+
 // changed marks a mutation. Callers hold s.mu.
 func (s *Session) changed() {
 	s.modified = true
@@ -188,7 +198,10 @@ func (s *Session) Set(key string, value any) {
 	if !s.write() {
 		return
 	}
-	v, err := normalize(value)
+	v, err := value, error(nil)
+	if tj := s.taggedJSON(); tj == nil || !tj.Claims(value) {
+		v, err = normalize(value)
+	}
 	if err != nil {
 		s.err = &UnsupportedValueError{Key: key, Type: reflect.TypeOf(value), Err: err}
 		return
