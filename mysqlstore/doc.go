@@ -4,14 +4,14 @@
 // SQLAlchemy backend, so a Flask application and a Go one can share
 // sessions.
 //
-// The package does not import coatcheck: *Store satisfies coatcheck.Store,
-// Toucher, Iterator, Cleaner and CompareAndSetter structurally. It does not implement
-// GetToucher: neither server has UPDATE … RETURNING, so a read-and-refresh
-// cannot be one round trip.
+// The package does not import coatcheck: *Store (the shared SQL core of
+// package sqlstore) satisfies coatcheck.Store, Toucher, GetToucher,
+// Iterator, Cleaner and CompareAndSetter structurally. Neither server has
+// UPDATE … RETURNING, so GetAndTouch is Get then Touch, two round trips.
 //
 // # Schema
 //
-// New creates the table when it is missing, unless Options.SkipCreateTable
+// New creates the table when it is missing, unless Options.NoCreateTable
 // is set:
 //
 //	CREATE TABLE IF NOT EXISTS `sessions` (
@@ -50,6 +50,15 @@
 // db.SetMaxOpenConns below the server's max_connections (151 by default).
 // Without interpolateParams=true in the DSN the driver prepares, executes
 // and closes a statement per call, three round trips instead of one.
+//
+// # Deadlines and timeouts
+//
+// Every call honours its context: the driver dials, handshakes and waits
+// for answers under it, and closes a connection whose context ends, so a
+// server that accepts connections but never answers makes a call fail at
+// its deadline. Retries of deadlock victims (error 1213) stop there too.
+// Give the DSN a dial timeout and I/O timeouts for calls without a
+// deadline and for background work: timeout=5s&readTimeout=30s&writeTimeout=30s.
 //
 // # Expiry, NULL and time zones
 //

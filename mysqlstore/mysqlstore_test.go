@@ -75,7 +75,7 @@ func TestConformance(t *testing.T) {
 	table := testTable(t, pool)
 	newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1}) // creates the table
 	storetest.Run(t, func(t *testing.T) coatcheck.Store {
-		return newStore(t, pool, mysqlstore.Options{Table: table, SkipCreateTable: true, CleanupInterval: -1})
+		return newStore(t, pool, mysqlstore.Options{Table: table, NoCreateTable: true, CleanupInterval: -1})
 	})
 }
 
@@ -261,7 +261,7 @@ func TestTouch(t *testing.T) {
 func janitors() int {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
-	return bytes.Count(buf, []byte("mysqlstore.(*Store).janitor("))
+	return bytes.Count(buf, []byte("sqlstore.(*Store).janitor("))
 }
 
 func TestCleanup(t *testing.T) {
@@ -298,7 +298,7 @@ func TestCleanup(t *testing.T) {
 	before := janitors()
 	var errs atomic.Int32
 	bg, err := mysqlstore.New(ctx, pool, mysqlstore.Options{
-		Table: table, SkipCreateTable: true, CleanupInterval: 10 * time.Millisecond, Now: clock,
+		Table: table, NoCreateTable: true, CleanupInterval: 10 * time.Millisecond, Now: clock,
 		OnCleanupError: func(error) { errs.Add(1) },
 	})
 	if err != nil {
@@ -346,7 +346,7 @@ func TestOutage(t *testing.T) {
 	if _, err := mysqlstore.New(ctx, pool, mysqlstore.Options{}); err == nil {
 		t.Error("New created a table on a closed port")
 	}
-	s := newStore(t, pool, mysqlstore.Options{SkipCreateTable: true, CleanupInterval: -1})
+	s := newStore(t, pool, mysqlstore.Options{NoCreateTable: true, CleanupInterval: -1})
 	if _, found, err := s.Get(ctx, "k"); err == nil || found {
 		t.Errorf("Get = %v, %v; want an error", found, err)
 	}
@@ -505,7 +505,7 @@ func TestConformanceClientFoundRows(t *testing.T) {
 	table := testTable(t, pool)
 	newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
 	storetest.Run(t, func(t *testing.T) coatcheck.Store {
-		return newStore(t, pool, mysqlstore.Options{Table: table, SkipCreateTable: true, CleanupInterval: -1})
+		return newStore(t, pool, mysqlstore.Options{Table: table, NoCreateTable: true, CleanupInterval: -1})
 	})
 }
 

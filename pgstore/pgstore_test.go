@@ -70,7 +70,7 @@ func TestConformance(t *testing.T) {
 	table := testTable(t, pool)
 	newStore(t, pool, pgstore.Options{Table: table, CleanupInterval: -1}) // creates the table
 	storetest.Run(t, func(t *testing.T) coatcheck.Store {
-		return newStore(t, pool, pgstore.Options{Table: table, SkipCreateTable: true, CleanupInterval: -1})
+		return newStore(t, pool, pgstore.Options{Table: table, NoCreateTable: true, CleanupInterval: -1})
 	})
 }
 
@@ -253,7 +253,7 @@ func TestTouchAndGetAndTouch(t *testing.T) {
 func janitors() int {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
-	return bytes.Count(buf, []byte("pgstore.(*Store).janitor("))
+	return bytes.Count(buf, []byte("sqlstore.(*Store).janitor("))
 }
 
 func TestCleanup(t *testing.T) {
@@ -290,7 +290,7 @@ func TestCleanup(t *testing.T) {
 	before := janitors()
 	var errs atomic.Int32
 	bg, err := pgstore.New(ctx, pool, pgstore.Options{
-		Table: table, SkipCreateTable: true, CleanupInterval: 10 * time.Millisecond, Now: clock,
+		Table: table, NoCreateTable: true, CleanupInterval: 10 * time.Millisecond, Now: clock,
 		OnCleanupError: func(error) { errs.Add(1) },
 	})
 	if err != nil {
@@ -338,7 +338,7 @@ func TestOutage(t *testing.T) {
 	if _, err := pgstore.New(ctx, pool, pgstore.Options{}); err == nil {
 		t.Error("New created a table on a closed port")
 	}
-	s := newStore(t, pool, pgstore.Options{SkipCreateTable: true, CleanupInterval: -1})
+	s := newStore(t, pool, pgstore.Options{NoCreateTable: true, CleanupInterval: -1})
 	if _, found, err := s.Get(ctx, "k"); err == nil || found {
 		t.Errorf("Get = %v, %v; want an error", found, err)
 	}

@@ -5,13 +5,14 @@
 // the layout of Flask-Session's SQLAlchemy backend, so a Flask application
 // and a Go one can share the database file.
 //
-// The package does not import coatcheck: *Store satisfies coatcheck.Store,
+// The package does not import coatcheck: *Store (the shared SQL core of
+// package sqlstore) satisfies coatcheck.Store,
 // Toucher, GetToucher, Iterator, Cleaner and CompareAndSetter structurally.
 //
 // # Schema
 //
 // New and Open create the table (and an index on expiry) when it is
-// missing, unless Options.SkipCreateTable is set:
+// missing, unless Options.NoCreateTable is set:
 //
 //	CREATE TABLE IF NOT EXISTS "sessions" (
 //		id INTEGER NOT NULL PRIMARY KEY,
@@ -24,7 +25,7 @@
 // session_id is the full key (SESSION_KEY_PREFIX + sid), compared byte for
 // byte; data is the encoded session as given. expiry holds text in the form
 // SQLAlchemy's SQLite DateTime writes, naive UTC with microseconds
-// ("2006-01-02 15:04:05.000000", TimeLayout), which is what Flask-Session
+// ("2006-01-02 15:04:05.000000"), which is what Flask-Session
 // stores for datetime.utcnow() + PERMANENT_SESSION_LIFETIME. The fixed width
 // makes SQL text comparison a time comparison, so expiry checks run in SQL
 // and use the index. SQLite does not enforce VARCHAR(255).
@@ -48,6 +49,14 @@
 // *sql.DB given to New needs the same care: a busy_timeout on every
 // connection (modernc.org/sqlite: "?_pragma=busy_timeout(10000)"), and
 // preferably WAL and SetMaxOpenConns(1).
+//
+// # Deadlines
+//
+// Every call passes its context to the driver, which interrupts a
+// statement when the context ends. A write waiting for another process's
+// write lock waits up to the busy timeout (Open: DefaultBusyTimeout), and a
+// goroutine waiting for Open's one connection gives up at its context's
+// deadline.
 //
 // # Cleanup
 //

@@ -125,7 +125,7 @@ func TestFlaskLayout(t *testing.T) {
 	if typ != "text" || !expiryFormat.MatchString(expTxt) {
 		t.Errorf("expiry is %s %q, want text like 2006-01-02 15:04:05.000000", typ, expTxt)
 	}
-	got, err := time.Parse(sqlitestore.TimeLayout, expTxt)
+	got, err := time.Parse("2006-01-02 15:04:05.000000", expTxt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestKeysAreExact(t *testing.T) {
 func janitors() int {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
-	return bytes.Count(buf, []byte("sqlitestore.(*Store).janitor("))
+	return bytes.Count(buf, []byte("sqlstore.(*Store).janitor("))
 }
 
 func TestCleanup(t *testing.T) {
@@ -308,7 +308,7 @@ func TestCleanup(t *testing.T) {
 	before := janitors()
 	var errs atomic.Int32
 	bg, err := sqlitestore.Open(ctx, path, sqlitestore.Options{
-		SkipCreateTable: true, CleanupInterval: 10 * time.Millisecond, Now: clock,
+		NoCreateTable: true, CleanupInterval: 10 * time.Millisecond, Now: clock,
 		OnCleanupError: func(error) { errs.Add(1) },
 	})
 	if err != nil {
