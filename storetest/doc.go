@@ -68,6 +68,30 @@
 // newStore must be safe for concurrent use, and it must never wipe data that
 // other stores use (no FLUSHDB, no TRUNCATE).
 //
+// # Faults, two clients, sweepers, sessions
+//
+// Beyond the contract, four more functions check what repeated itself in
+// every store's own tests (each documents its checks in detail):
+//
+//   - RunFaults puts a Proxy (a TCP proxy on 127.0.0.1 that can Blackhole,
+//     Cut and Restore the connection) in front of the real server: while
+//     the server hangs or is down, every method with a 300 ms deadline
+//     returns an error within the deadline plus 1.5 s, never a fake "not
+//     found" or success; after Restore the store recovers within 5 s with
+//     its data intact. About 3 s.
+//   - RunTwoClients: two independent clients of one backend see each
+//     other's writes, and Get + CompareAndSet counters across both lose no
+//     increment. Well under a second on a local server.
+//   - RunCleanup: a store's background sweeper removes expired entries
+//     physically, leaves live ones, and stops on Close. About 1.5 s.
+//   - RunSessions: through the real middleware (coatcheck.New), 50
+//     concurrent requests of one session each setting their own key keep
+//     all 50 keys, and concurrent writes of one key are a last-writer-wins
+//     2xx (no 409 without StrictConflicts).
+//
+// Like Run, these are proven able to fail by the package's own tests,
+// which run them against deliberately broken stores.
+//
 // # Integration tests
 //
 // Tests of stores that need a server find it through an environment variable
