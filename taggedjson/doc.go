@@ -64,6 +64,16 @@
 //     payloads, are rejected; Markup of a container prints nested dicts with
 //     sorted keys where Python keeps insertion order.
 //
+// # Custom tags
+//
+// A Flask app may register its own tags
+// (app.session_interface.serializer.register(TagX, index=...)). A
+// Serializer from New holds its own tag list: Register adds a Tag (key,
+// check, to-JSON, to-value) with Flask's force and index semantics, and its
+// Marshal and Unmarshal then write and read those tags as Flask does. A
+// one-key object whose key is not a registered tag stays a plain dict. The
+// package-level functions use Flask's default tags only.
+//
 // Errors from Unmarshal are *DecodeError values carrying the byte offset.
 // Neither function panics, whatever the input.
 package taggedjson

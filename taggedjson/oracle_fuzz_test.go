@@ -3,6 +3,7 @@ package taggedjson
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/coatcheck/coatcheck/pyval"
@@ -53,7 +54,25 @@ func checkAgainstOracle(t *testing.T, data []byte) {
 	if string(gb) != string(wb) || (gerr == nil) != (werr2 == nil) {
 		t.Fatalf("%q: re-encodes as %s (%v), oracle's as %s (%v)", data, gb, gerr, wb, werr2)
 	}
+	// A Serializer with a custom tag that matches nothing here takes the
+	// general paths (tag table lookups, Tag + raw writer) to the same result.
+	cv, err := noopCustom.UnmarshalValue(data)
+	if err != nil || pyval.Repr(cv) != pyval.Repr(got) {
+		t.Fatalf("%q: custom serializer read %s (%v)", data, pyval.Repr(cv), err)
+	}
+	cb, cerr := noopCustom.MarshalValue(got)
+	if string(cb) != string(gb) || (cerr == nil) != (gerr == nil) {
+		t.Fatalf("%q: custom serializer writes %s (%v), default %s (%v)", data, cb, cerr, gb, gerr)
+	}
 }
+
+var noopCustom = func() *Serializer {
+	s := New()
+	if err := s.Register(tagPair{" zz"}, false, 0); err != nil {
+		panic(err)
+	}
+	return s
+}()
 
 // TestDecodeOracleCorpus runs the differential check over every vector,
 // known answer and edge case, plus inputs aimed at the new paths (interned
@@ -83,6 +102,12 @@ func TestDecodeOracleCorpus(t *testing.T) {
 		`{" t":[1],"x":2}`, `{" t":[1]," t":[2]}`, `{" t":1," t":[2]}`, `{" di":{" t__":1}," di":{" b__":"AA=="}}`,
 		`{" t":{" t":{" t":[]}}}`, `{"a":{" t":{"z":1,"a":{" di":{" t__":2}}}}}`, `[{" t":[1]} ,{" m":"x"} ]`,
 		`{" t" : [1] }`, `{" t":[1]`, `{" t":[1],`, `{" u":"x"}`, `{" b":1,"c":2}`, `{"message":"error","info":"danger"}`)
+	for _, n := range []int{MaxDepth - 2, MaxDepth - 1, MaxDepth, MaxDepth + 1} {
+		in = append(in, strings.Repeat("[", n)+strings.Repeat("]", n),
+			strings.Repeat(`{"a":`, n-1)+`{" t":"ab"}`+strings.Repeat("}", n-1),
+			strings.Repeat(`[`, n-1)+`{" di":{" t__":[1]}}`+strings.Repeat("]", n-1),
+			strings.Repeat(`{" t":`, n)+"[]"+strings.Repeat("}", n))
+	}
 	for _, s := range in {
 		checkAgainstOracle(t, []byte(s))
 	}
