@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +17,7 @@ import (
 	"github.com/coatcheck/coatcheck"
 	"github.com/coatcheck/coatcheck/mysqlstore"
 	"github.com/coatcheck/coatcheck/storetest"
-	_ "github.com/go-sql-driver/mysql"
+	"github.com/go-sql-driver/mysql"
 )
 
 // The store satisfies every interface it documents.
@@ -254,154 +253,6 @@ func TestTouch(t *testing.T) {
 	}
 	if found, err := s.Touch(ctx, "k", exp); found || err != nil {
 		t.Fatalf("Touch(deleted) = %v, %v", found, err)
-	}
-}
-
-// janitors counts the running background cleanup goroutines of this package.
-func janitors() int {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	return bytes.Count(buf, []byte("sqlstore.(*Store).janitor("))
-}
-
-func TestCleanup(t *testing.T) {
-	ctx := context.Background()
-	pool := testPool(t)
-	table := testTable(t, pool)
-	var skew atomic.Int64 // the store's clock runs this far ahead
-	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
-
-	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1, Now: clock})
-	now := time.Now()
-	for key, exp := range map[string]time.Time{
-		"a": now.Add(time.Hour), "b": now.Add(time.Hour), "c": now.Add(3 * time.Hour), "d": {},
-	} {
-		if err := s.Set(ctx, key, []byte(key), exp); err != nil {
-			t.Fatal(err)
-		}
-	}
-	skew.Store(int64(2 * time.Hour))
-	if n, err := s.DeleteExpired(ctx); n != 2 || err != nil {
-		t.Fatalf("DeleteExpired = %d, %v; want 2", n, err)
-	}
-	count := func() (n int) {
-		if err := pool.QueryRowContext(ctx, "SELECT count(*) FROM `"+table+"`").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	if n := count(); n != 2 {
-		t.Fatalf("%d rows left, want 2 (c and the one without expiry)", n)
-	}
-
-	// The background goroutine does the same, and Close stops it.
-	before := janitors()
-	var errs atomic.Int32
-	bg, err := mysqlstore.New(ctx, pool, mysqlstore.Options{
-		Table: table, NoCreateTable: true, CleanupInterval: 10 * time.Millisecond, Now: clock,
-		OnCleanupError: func(error) { errs.Add(1) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; janitors() != before+1 && i < 100; i++ { // let it start
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := janitors(); n != before+1 {
-		t.Errorf("janitor goroutines: %d, want %d", n, before+1)
-	}
-	skew.Store(int64(4 * time.Hour))
-	deadline := time.Now().Add(5 * time.Second)
-	for count() != 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := count(); n != 1 {
-		t.Errorf("background cleanup left %d rows, want 1", n)
-	}
-	if err := bg.Close(); err != nil {
-		t.Fatal(err)
-	}
-	bg.Close() // idempotent
-	for i := 0; janitors() != before && i < 100; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := janitors(); n != before {
-		t.Errorf("janitor goroutines after Close: %d, want %d", n, before)
-	}
-	if errs.Load() != 0 {
-		t.Errorf("%d background cleanup errors", errs.Load())
-	}
-}
-
-// TestOutage: a server that cannot be reached is an error, never "not
-// found".
-func TestOutage(t *testing.T) {
-	pool, err := sql.Open("mysql", "root@tcp(127.0.0.1:1)/test?timeout=2s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := mysqlstore.New(ctx, pool, mysqlstore.Options{}); err == nil {
-		t.Error("New created a table on a closed port")
-	}
-	s := newStore(t, pool, mysqlstore.Options{NoCreateTable: true, CleanupInterval: -1})
-	if _, found, err := s.Get(ctx, "k"); err == nil || found {
-		t.Errorf("Get = %v, %v; want an error", found, err)
-	}
-	if err := s.Set(ctx, "k", []byte("v"), time.Now().Add(time.Hour)); err == nil {
-		t.Error("Set: no error")
-	}
-	if err := s.Delete(ctx, "k"); err == nil {
-		t.Error("Delete: no error")
-	}
-	if _, err := s.Touch(ctx, "k", time.Now().Add(time.Hour)); err == nil {
-		t.Error("Touch: no error")
-	}
-	if err := s.Iterate(ctx, "", func(string, time.Time) bool { return true }); err == nil {
-		t.Error("Iterate: no error")
-	}
-	if _, err := s.DeleteExpired(ctx); err == nil || !strings.HasPrefix(err.Error(), "mysqlstore: ") {
-		t.Errorf("DeleteExpired: %v, want a mysqlstore: error", err)
-	}
-}
-
-func TestCancelledContext(t *testing.T) {
-	pool := testPool(t)
-	s := newStore(t, pool, mysqlstore.Options{Table: testTable(t, pool), CleanupInterval: -1})
-	if err := s.Set(context.Background(), "k", []byte("old"), time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	cancelled, cancel := context.WithCancel(context.Background())
-	cancel()
-	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
-	defer cancel2()
-	for _, c := range []struct {
-		ctx  context.Context
-		want error
-	}{{cancelled, context.Canceled}, {expired, context.DeadlineExceeded}} {
-		if _, _, err := s.Get(c.ctx, "k"); !errors.Is(err, c.want) {
-			t.Errorf("Get: %v, want %v", err, c.want)
-		}
-		if err := s.Set(c.ctx, "k", []byte("new"), time.Time{}); !errors.Is(err, c.want) {
-			t.Errorf("Set: %v, want %v", err, c.want)
-		}
-		if err := s.Delete(c.ctx, "k"); !errors.Is(err, c.want) {
-			t.Errorf("Delete: %v, want %v", err, c.want)
-		}
-		if _, err := s.Touch(c.ctx, "k", time.Time{}); !errors.Is(err, c.want) {
-			t.Errorf("Touch: %v, want %v", err, c.want)
-		}
-		if err := s.Iterate(c.ctx, "", func(string, time.Time) bool { return true }); !errors.Is(err, c.want) {
-			t.Errorf("Iterate: %v, want %v", err, c.want)
-		}
-		if _, err := s.DeleteExpired(c.ctx); !errors.Is(err, c.want) {
-			t.Errorf("DeleteExpired: %v, want %v", err, c.want)
-		}
-	}
-	if data, found, err := s.Get(context.Background(), "k"); err != nil || !found || string(data) != "old" {
-		t.Errorf("after cancelled writes Get = %q, %v, %v; want old", data, found, err)
 	}
 }
 
@@ -731,4 +582,77 @@ func TestNoDeadlockErrors(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// dsnWith returns the test DSN with its address replaced by addr (when not
+// empty) and extra parameters added.
+func dsnWith(t *testing.T, addr string, params map[string]string) string {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(storetest.RequireEnv(t, "COATCHECK_MYSQL_DSN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addr != "" {
+		cfg.Net, cfg.Addr = "tcp", addr
+		cfg.Timeout = 2 * time.Second
+	}
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	for k, v := range params {
+		cfg.Params[k] = v
+	}
+	return cfg.FormatDSN()
+}
+
+// TestFaults: a server that hangs (blackhole) or refuses connections makes
+// every call fail within its context's deadline, deadlock retries
+// included; the store recovers.
+func TestFaults(t *testing.T) {
+	pool := testPool(t)
+	table := testTable(t, pool)
+	newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
+	cfg, err := mysql.ParseDSN(storetest.RequireEnv(t, "COATCHECK_MYSQL_DSN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunFaults(t, cfg.Addr, func(t *testing.T, addr string) coatcheck.Store {
+		db, err := sql.Open("mysql", dsnWith(t, addr, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return newStore(t, db, mysqlstore.Options{Table: table, NoCreateTable: true, CleanupInterval: -1})
+	})
+}
+
+func TestTwoClients(t *testing.T) {
+	table := testTable(t, testPool(t))
+	newStore(t, testPool(t), mysqlstore.Options{Table: table, CleanupInterval: -1})
+	client := func(t *testing.T) coatcheck.Store {
+		return newStore(t, testPool(t), mysqlstore.Options{Table: table, NoCreateTable: true, CleanupInterval: -1})
+	}
+	storetest.RunTwoClients(t, client, client)
+}
+
+func TestCleanup(t *testing.T) {
+	pool := testPool(t)
+	table := testTable(t, pool)
+	storetest.RunCleanup(t, func(t *testing.T, interval time.Duration) coatcheck.Store {
+		return newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: interval})
+	}, func(t *testing.T, key string) bool {
+		var n int
+		if err := pool.QueryRowContext(context.Background(), "SELECT count(*) FROM `"+table+"` WHERE session_id = ?", key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	})
+}
+
+func TestSessions(t *testing.T) {
+	pool := testPool(t)
+	table := testTable(t, pool)
+	storetest.RunSessions(t, func(t *testing.T) coatcheck.Store {
+		return newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
+	})
 }
