@@ -7,9 +7,7 @@ import (
 	"errors"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -267,159 +265,6 @@ func TestKeysAreExact(t *testing.T) {
 	}
 }
 
-// janitors counts the running background cleanup goroutines of this package.
-func janitors() int {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	return bytes.Count(buf, []byte("sqlstore.(*Store).janitor("))
-}
-
-func TestCleanup(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "s.db")
-	var skew atomic.Int64 // the store's clock runs this far ahead
-	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
-
-	s := open(t, path, sqlitestore.Options{CleanupInterval: -1, Now: clock})
-	now := time.Now()
-	for key, exp := range map[string]time.Time{
-		"a": now.Add(time.Hour), "b": now.Add(time.Hour), "c": now.Add(3 * time.Hour), "d": {},
-	} {
-		if err := s.Set(ctx, key, []byte(key), exp); err != nil {
-			t.Fatal(err)
-		}
-	}
-	skew.Store(int64(2 * time.Hour))
-	if n, err := s.DeleteExpired(ctx); n != 2 || err != nil {
-		t.Fatalf("DeleteExpired = %d, %v; want 2", n, err)
-	}
-	db := rawDB(t, path)
-	count := func() (n int) {
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sessions`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	if n := count(); n != 2 {
-		t.Fatalf("%d rows left, want 2 (c and the one without expiry)", n)
-	}
-
-	// The background goroutine does the same, and Close stops it.
-	before := janitors()
-	var errs atomic.Int32
-	bg, err := sqlitestore.Open(ctx, path, sqlitestore.Options{
-		NoCreateTable: true, CleanupInterval: 10 * time.Millisecond, Now: clock,
-		OnCleanupError: func(error) { errs.Add(1) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; janitors() != before+1 && i < 100; i++ { // let it start
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := janitors(); n != before+1 {
-		t.Errorf("janitor goroutines: %d, want %d", n, before+1)
-	}
-	skew.Store(int64(4 * time.Hour))
-	deadline := time.Now().Add(5 * time.Second)
-	for count() != 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := count(); n != 1 {
-		t.Errorf("background cleanup left %d rows, want 1", n)
-	}
-	if err := bg.Close(); err != nil {
-		t.Fatal(err)
-	}
-	bg.Close() // idempotent
-	for i := 0; janitors() != before && i < 100; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := janitors(); n != before {
-		t.Errorf("janitor goroutines after Close: %d, want %d", n, before)
-	}
-	if errs.Load() != 0 {
-		t.Errorf("%d background cleanup errors", errs.Load())
-	}
-}
-
-// TestOutage: a database that cannot answer is an error, never "not
-// found".
-func TestOutage(t *testing.T) {
-	ctx := context.Background()
-	if _, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "missing", "dir", "s.db"), sqlitestore.Options{}); err == nil {
-		t.Error("Open in a missing directory succeeded")
-	}
-	db := rawDB(t, filepath.Join(t.TempDir(), "s.db"))
-	s, err := sqlitestore.New(ctx, db, sqlitestore.Options{CleanupInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db.Close() // the database goes away under the store
-	if _, found, err := s.Get(ctx, "k"); err == nil || found {
-		t.Errorf("Get = %v, %v; want an error", found, err)
-	}
-	if _, _, err := s.GetAndTouch(ctx, "k", time.Now().Add(time.Hour)); err == nil {
-		t.Error("GetAndTouch: no error")
-	}
-	if err := s.Set(ctx, "k", []byte("v"), time.Now().Add(time.Hour)); err == nil {
-		t.Error("Set: no error")
-	}
-	if err := s.Delete(ctx, "k"); err == nil {
-		t.Error("Delete: no error")
-	}
-	if _, err := s.Touch(ctx, "k", time.Now().Add(time.Hour)); err == nil {
-		t.Error("Touch: no error")
-	}
-	if err := s.Iterate(ctx, "", func(string, time.Time) bool { return true }); err == nil {
-		t.Error("Iterate: no error")
-	}
-	if _, err := s.DeleteExpired(ctx); err == nil || !strings.HasPrefix(err.Error(), "sqlitestore: ") {
-		t.Errorf("DeleteExpired: %v, want a sqlitestore: error", err)
-	}
-}
-
-func TestCancelledContext(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{CleanupInterval: -1})
-	if err := s.Set(context.Background(), "k", []byte("old"), time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	cancelled, cancel := context.WithCancel(context.Background())
-	cancel()
-	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
-	defer cancel2()
-	for _, c := range []struct {
-		ctx  context.Context
-		want error
-	}{{cancelled, context.Canceled}, {expired, context.DeadlineExceeded}} {
-		if _, _, err := s.Get(c.ctx, "k"); !errors.Is(err, c.want) {
-			t.Errorf("Get: %v, want %v", err, c.want)
-		}
-		if err := s.Set(c.ctx, "k", []byte("new"), time.Time{}); !errors.Is(err, c.want) {
-			t.Errorf("Set: %v, want %v", err, c.want)
-		}
-		if err := s.Delete(c.ctx, "k"); !errors.Is(err, c.want) {
-			t.Errorf("Delete: %v, want %v", err, c.want)
-		}
-		if _, err := s.Touch(c.ctx, "k", time.Time{}); !errors.Is(err, c.want) {
-			t.Errorf("Touch: %v, want %v", err, c.want)
-		}
-		if _, _, err := s.GetAndTouch(c.ctx, "k", time.Time{}); !errors.Is(err, c.want) {
-			t.Errorf("GetAndTouch: %v, want %v", err, c.want)
-		}
-		if err := s.Iterate(c.ctx, "", func(string, time.Time) bool { return true }); !errors.Is(err, c.want) {
-			t.Errorf("Iterate: %v, want %v", err, c.want)
-		}
-		if _, err := s.DeleteExpired(c.ctx); !errors.Is(err, c.want) {
-			t.Errorf("DeleteExpired: %v, want %v", err, c.want)
-		}
-	}
-	if data, found, err := s.Get(context.Background(), "k"); err != nil || !found || string(data) != "old" {
-		t.Errorf("after cancelled writes Get = %q, %v, %v; want old", data, found, err)
-	}
-}
-
 func TestBadOptions(t *testing.T) {
 	for _, name := range []string{"1x", "a-b", `x"; DROP TABLE y; --`, "a.b", strings.Repeat("x", 49), "sp ace"} {
 		// The table name is checked before the database is used.
@@ -545,4 +390,60 @@ func TestCompareAndSetRaw(t *testing.T) {
 	if _, found, err := s.Get(ctx, "null"); found || err != nil {
 		t.Errorf("Get after a deleting CompareAndSet = (found %v, %v), want absent", found, err)
 	}
+}
+
+// TestOutage: a database that goes away under the store is an error,
+// never "not found" (SQLite has no server for storetest.RunFaults).
+func TestOutage(t *testing.T) {
+	ctx := context.Background()
+	if _, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "missing", "dir", "s.db"), sqlitestore.Options{}); err == nil {
+		t.Error("Open in a missing directory succeeded")
+	}
+	db := rawDB(t, filepath.Join(t.TempDir(), "s.db"))
+	s, err := sqlitestore.New(ctx, db, sqlitestore.Options{CleanupInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db.Close()
+	if _, found, err := s.Get(ctx, "k"); err == nil || found {
+		t.Errorf("Get = %v, %v; want an error", found, err)
+	}
+	if _, err := s.DeleteExpired(ctx); err == nil || !strings.HasPrefix(err.Error(), "sqlitestore: ") {
+		t.Errorf("DeleteExpired: %v, want a sqlitestore: error", err)
+	}
+}
+
+// TestTwoClients: two Opens of one file, as two processes would share it.
+func TestTwoClients(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	client := func(t *testing.T) coatcheck.Store {
+		return open(t, path, sqlitestore.Options{CleanupInterval: -1})
+	}
+	storetest.RunTwoClients(t, client, client)
+}
+
+func TestCleanup(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	db := rawDB(t, path)
+	storetest.RunCleanup(t, func(t *testing.T, interval time.Duration) coatcheck.Store {
+		s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{CleanupInterval: interval})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T, key string) bool {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM sessions WHERE session_id = ?`, key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	})
+}
+
+func TestSessions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	storetest.RunSessions(t, func(t *testing.T) coatcheck.Store {
+		return open(t, path, sqlitestore.Options{CleanupInterval: -1})
+	})
 }
