@@ -219,3 +219,36 @@ func TestDynamoDBTableExists(t *testing.T) {
 		t.Fatalf("TABLE_EXISTS on a missing table: %v", err)
 	}
 }
+
+func TestDynamoDBClientSettings(t *testing.T) {
+	ctx := context.Background()
+	// a loopback endpoint without keys: dummy credentials, us-east-1
+	c, err := flaskconfig.DynamoDBClient(ctx, "http://127.0.0.1:8000", flaskconfig.MapLookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Options()
+	if o.Region != "us-east-1" || o.BaseEndpoint == nil || *o.BaseEndpoint != "http://127.0.0.1:8000" {
+		t.Fatalf("region %q endpoint %v", o.Region, o.BaseEndpoint)
+	}
+	cred, err := o.Credentials.Retrieve(ctx)
+	if err != nil || cred.AccessKeyID == "" {
+		t.Fatalf("credentials %v %v", cred.AccessKeyID, err)
+	}
+	// the standard AWS settings come through the same lookup
+	c, err = flaskconfig.DynamoDBClient(ctx, "https://dynamodb.test.invalid", flaskconfig.MapLookup(map[string]string{
+		"AWS_DEFAULT_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.Options(); o.Region != "eu-west-3" {
+		t.Fatalf("region %q, want AWS_DEFAULT_REGION's", o.Region)
+	}
+	if cred, _ := c.Options().Credentials.Retrieve(ctx); cred.AccessKeyID != "AKIDEXAMPLE" {
+		t.Fatalf("access key %q", cred.AccessKeyID)
+	}
+	if _, err := flaskconfig.DynamoDBClient(ctx, "ftp://x", flaskconfig.MapLookup(nil)); !errors.Is(err, flaskconfig.ErrConfig) {
+		t.Fatalf("ftp endpoint: %v", err)
+	}
+}
