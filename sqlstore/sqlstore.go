@@ -64,7 +64,7 @@ type Dialect struct {
 	// (NULL is empty), equals the one parameter byte for byte.
 	SameData string
 	// Expiry is the expression Iterate selects for the expiry column; its
-	// value is scanned into an any and decoded by ParseExpiry.
+	// value is scanned into an any and decoded by parseExpiry.
 	Expiry string
 	// Time converts a non-zero time (already UTC) to a statement argument.
 	Time func(t time.Time) any
@@ -536,7 +536,7 @@ func (s *Store) batch(ctx context.Context, q string, args []any) (keys []string,
 		if err := rows.Scan(&k, &raw); err != nil {
 			return nil, nil, err
 		}
-		exp, err := ParseExpiry(raw)
+		exp, err := parseExpiry(raw)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -545,11 +545,11 @@ func (s *Store) batch(ctx context.Context, q string, args []any) (keys []string,
 	return keys, exps, rows.Err()
 }
 
-// ParseExpiry decodes an expiry column value as a driver returns it: NULL
+// parseExpiry decodes an expiry column value as a driver returns it: NULL
 // (no expiry), a time.Time read as UTC, or naive UTC text
 // ("2006-01-02 15:04:05" with up to six fractional digits, as SQLAlchemy
 // and MySQL's CAST(expiry AS CHAR) write it).
-func ParseExpiry(v any) (time.Time, error) {
+func parseExpiry(v any) (time.Time, error) {
 	var txt string
 	switch v := v.(type) {
 	case nil:
