@@ -43,6 +43,8 @@ func Example_universal() {
 	client := redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs:      []string{"127.0.0.1:26379"},
 		MasterName: "coatcheck", // Sentinel
+
+		ContextTimeoutEnabled: true,
 	})
 	defer client.Close()
 	store := redisstore.New(client, redisstore.Options{})
@@ -61,7 +63,8 @@ func Example_universal() {
 // (GETEX, Redis 6.2+).
 func ExampleStore_GetAndTouch() {
 	client := redis.NewClusterClient(&redis.ClusterOptions{
-		Addrs: []string{"127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"},
+		Addrs:                 []string{"127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"},
+		ContextTimeoutEnabled: true,
 	})
 	defer client.Close()
 	store := redisstore.New(client, redisstore.Options{})

@@ -34,14 +34,24 @@
 // zero expiry means no TTL; an expiry that has already passed deletes the
 // key. Redis expires keys natively, so the store has no DeleteExpired.
 //
-// # Contexts
+// # Contexts: build the client with ContextTimeoutEnabled: true
 //
 // Every method checks ctx before sending anything, so a context that has
 // already ended never reaches Redis. While a command is in flight, go-redis
-// applies the context's deadline to the socket only when the client was
-// built with ContextTimeoutEnabled: true (recommended); otherwise the
-// client's ReadTimeout and WriteTimeout (3 s by default) bound the call, and
-// go-redis does not interrupt a command when a context is merely cancelled.
+// applies the context's deadline to the socket ONLY when the client was
+// built with ContextTimeoutEnabled: true:
+//
+//	client := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+//
+// Without it a hung or busy Redis (a blackholed network, a slow script, a
+// DEBUG SLEEP) holds the request for the client's ReadTimeout and
+// WriteTimeout (3 s each by default, about 6 s with a retry) whatever the
+// caller's deadline, and the Manager cannot answer within its own. The store
+// cannot change the setting on a client the caller built, so New reports a
+// client of a known type (*redis.Client, which includes Sentinel's failover
+// client, *redis.ClusterClient, *redis.Ring) built without it: it logs a
+// warning to Options.Logger, and ContextTimeoutEnabled reports it. go-redis
+// does not interrupt a command when a context is merely cancelled.
 //
 // # Errors
 //
@@ -57,6 +67,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +85,11 @@ type Options struct {
 	// how many keys Redis examines per round trip. Zero means
 	// DefaultScanCount (100). Negative values are rejected by New.
 	ScanCount int
+
+	// Logger receives the warning New logs when the client was built
+	// without ContextTimeoutEnabled (see the package documentation). nil
+	// means slog.Default(). The store logs nothing else.
+	Logger *slog.Logger
 }
 
 // Store is a session store backed by Redis. It is safe for concurrent use;
@@ -81,6 +97,7 @@ type Options struct {
 type Store struct {
 	client    redis.UniversalClient
 	scanCount int64
+	ctxTO     bool
 }
 
 // New returns a Store that keeps entries in the Redis reached through
@@ -97,8 +114,37 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if n == 0 {
 		n = DefaultScanCount
 	}
-	return &Store{client: client, scanCount: int64(n)}
+	s := &Store{client: client, scanCount: int64(n)}
+	known := true
+	switch c := client.(type) {
+	case *redis.Client:
+		s.ctxTO = c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		s.ctxTO = c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		s.ctxTO = c.Options().ContextTimeoutEnabled
+	default:
+		known = false
+	}
+	if known && !s.ctxTO {
+		log := opts.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("redisstore: the go-redis client was built without ContextTimeoutEnabled: true; " +
+			"calls will not end at the caller's context deadline when Redis hangs (ReadTimeout/WriteTimeout bound them instead)")
+	}
+	return s
 }
+
+// ContextTimeoutEnabled reports whether the client New was given applies
+// context deadlines to its sockets (go-redis's ContextTimeoutEnabled). It
+// reports false for a client type whose options the store cannot read.
+func (s *Store) ContextTimeoutEnabled() bool { return s.ctxTO }
+
+// FlaskSessionBackend returns "redis", the SESSION_TYPE of Flask-Session
+// whose layout the store uses.
+func (s *Store) FlaskSessionBackend() string { return "redis" }
 
 // Get returns the bytes stored under key (GET). found is false, with a nil
 // error, when the key is absent or has expired.

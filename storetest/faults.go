@@ -207,7 +207,9 @@ func runFaults(r *rep, p *Proxy, s coatcheck.Store) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := s.Set(ctx, scratch, value, time.Now().Add(time.Hour)); err != nil {
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := s.Set(sctx, scratch, value, time.Now().Add(time.Hour)); err != nil {
 		r.errorf("Restore: Set: %v", err)
 	}
 	return nil
