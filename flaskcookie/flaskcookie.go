@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -108,13 +109,28 @@ func New(cfg Config) (*Codec, error) {
 // Encode signs data at now into a cookie value.
 func (c *Codec) Encode(data map[string]any, now time.Time) (string, error) {
 	b, err := c.AppendEncode(nil, data, now)
-	return string(b), err
+	if err != nil || len(b) == 0 {
+		return "", err
+	}
+	// b is a fresh buffer that nothing else references or writes: hand it
+	// out as the string without a copy.
+	return unsafe.String(&b[0], len(b)), nil
 }
+
+// jsonBufs pools the scratch the tagged JSON is written into before it is
+// signed.
+var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // AppendEncode appends the cookie value for data to dst.
 func (c *Codec) AppendEncode(dst []byte, data map[string]any, now time.Time) ([]byte, error) {
-	var buf [512]byte
-	j, err := c.tj.AppendMarshal(buf[:0], data)
+	bp := jsonBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 { // do not pin huge buffers
+			jsonBufs.Put(bp)
+		}
+	}()
+	j, err := c.tj.AppendMarshal((*bp)[:0], data)
+	*bp = j[:0]
 	if err != nil {
 		return dst, fmt.Errorf("flaskcookie: %w", err)
 	}
