@@ -2,10 +2,13 @@
 # dynamostore and SESSION_TYPE=dynamodb. Installed with npm into
 # $COATCHECK_RUN_DIR/dynalite (Node.js >= 18 needed); the server's PID is in
 # $COATCHECK_RUN_DIR/dynalite.pid, its log in $COATCHECK_RUN_DIR/dynalite.log.
-# Data lives in memory: it is gone when the server stops.
+# Data lives in memory: it is gone when the server stops. Also installs
+# Debian's python3-boto3, the client dynamostore's interop test drives as
+# Flask-Session 0.8 does.
 service_dynalite_up() {
   local port=8000 dir="$COATCHECK_RUN_DIR/dynalite"
   local cli="$dir/node_modules/dynalite/cli.js"
+  cc_need_pkg python3-boto3 || return 1
   if ! cc_port_open 127.0.0.1 "$port"; then
     if ! command -v node >/dev/null; then
       cc_need_pkg nodejs || return 1
