@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/coatcheck/coatcheck"
 	"github.com/coatcheck/coatcheck/mysqlstore"
+	"github.com/coatcheck/coatcheck/sqlstore/sqltest"
 	"github.com/coatcheck/coatcheck/storetest"
 	"github.com/go-sql-driver/mysql"
 )
@@ -86,7 +86,6 @@ func TestFlaskLayout(t *testing.T) {
 	pool := testPool(t)
 	table := testTable(t, pool)
 	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
-
 	cols := map[string]string{}
 	rows, err := pool.QueryContext(ctx, `SELECT column_name, column_type FROM information_schema.columns
 WHERE table_schema = DATABASE() AND table_name = ?`, table)
@@ -110,150 +109,7 @@ WHERE table_schema = DATABASE() AND table_name = ?`, table)
 		}
 	}
 
-	// A zone far from UTC makes a zone mistake visible.
-	loc := time.FixedZone("UTC+9", 9*3600)
-	expiry := time.Now().Add(time.Hour).In(loc)
-	value := []byte("\x82\xaa_permanent\xc3\xa7user_id\x2a\x00\xff")
-	if err := s.Set(ctx, "session:abc", value, expiry); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Set(ctx, "session:forever", []byte("x"), time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-
-	var (
-		id     int64
-		sid    string
-		data   []byte
-		expTxt string
-	)
-	err = pool.QueryRowContext(ctx, "SELECT id, session_id, data, CAST(expiry AS CHAR) FROM `"+table+"` WHERE session_id = 'session:abc'").
-		Scan(&id, &sid, &data, &expTxt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sid != "session:abc" || !bytes.Equal(data, value) || id <= 0 {
-		t.Errorf("row = (%d, %q, %x), want (>0, session:abc, %x)", id, sid, data, value)
-	}
-	got, err := time.Parse("2006-01-02 15:04:05.999999", expTxt)
-	if err != nil {
-		t.Fatalf("expiry %q is not a naive timestamp: %v", expTxt, err)
-	}
-	if d := got.Sub(expiry); d < -time.Second || d > time.Second {
-		t.Errorf("expiry %q read as UTC is %v away from %v", expTxt, d, expiry.UTC())
-	}
-
-	var null bool
-	if err := pool.QueryRowContext(ctx, "SELECT expiry IS NULL FROM `"+table+"` WHERE session_id = 'session:forever'").Scan(&null); err != nil {
-		t.Fatal(err)
-	}
-	if !null {
-		t.Error("zero expiry not stored as NULL")
-	}
-}
-
-// TestFlaskWrittenRows reads rows written with plain SQL in the layout
-// Flask-Session (SQLAlchemy) uses, into a table created as SQLAlchemy
-// creates it.
-func TestFlaskWrittenRows(t *testing.T) {
-	ctx := context.Background()
-	pool := testPool(t)
-	table := testTable(t, pool)
-	// SQLAlchemy's DDL for Flask-Session's model on MySQL: DATETIME without
-	// fractional seconds, BLOB, and the server's default collation.
-	_, err := pool.ExecContext(ctx, "CREATE TABLE `"+table+"`"+` (
-	id INTEGER NOT NULL AUTO_INCREMENT,
-	session_id VARCHAR(255),
-	data BLOB,
-	expiry DATETIME,
-	PRIMARY KEY (id),
-	UNIQUE (session_id))`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
-
-	// datetime.utcnow() + lifetime, as SQLAlchemy sends it: naive text.
-	naive := func(d time.Duration) string { return time.Now().UTC().Add(d).Format("2006-01-02 15:04:05") }
-	ins := "INSERT INTO `" + table + "` (session_id, data, expiry) VALUES (?, ?, ?)"
-	if _, err := pool.ExecContext(ctx, ins, "session:live", []byte("live"), naive(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pool.ExecContext(ctx, ins, "session:dead", []byte("dead"), naive(-2*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	// A row that expires in 2 s: a zone error of whole hours either way
-	// would make it read as expired or as live for hours.
-	if _, err := pool.ExecContext(ctx, ins, "session:soon", []byte("soon"), naive(2*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-
-	for key, want := range map[string]string{"session:live": "live", "session:soon": "soon", "session:dead": ""} {
-		data, found, err := s.Get(ctx, key)
-		if err != nil || found != (want != "") || string(data) != want {
-			t.Errorf("Get(%q) = %q, %v, %v; want %q", key, data, found, err, want)
-		}
-	}
-	var n int
-	if err := s.Iterate(ctx, "session:", func(key string, exp time.Time) bool {
-		n++
-		if key == "session:live" {
-			if d := time.Until(exp) - time.Hour; d < -5*time.Second || d > time.Second {
-				t.Errorf("Iterate expiry of %s = %v, want about an hour from now", key, exp)
-			}
-		}
-		return true
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if n != 2 {
-		t.Errorf("Iterate saw %d entries, want 2", n)
-	}
-	// The existing table works for writes too (no id sequence surprises).
-	if err := s.Set(ctx, "session:live", []byte("new"), time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if data, _, err := s.Get(ctx, "session:live"); err != nil || string(data) != "new" {
-		t.Errorf("Get after Set = %q, %v", data, err)
-	}
-}
-
-func TestTouch(t *testing.T) {
-	ctx := context.Background()
-	pool := testPool(t)
-	s := newStore(t, pool, mysqlstore.Options{Table: testTable(t, pool), CleanupInterval: -1})
-	exp := time.Now().Add(time.Hour)
-	if err := s.Set(ctx, "k", []byte("v"), exp); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 2; i++ { // the same expiry twice still reports found
-		if found, err := s.Touch(ctx, "k", exp); !found || err != nil {
-			t.Fatalf("Touch = %v, %v", found, err)
-		}
-	}
-	if found, err := s.Touch(ctx, "absent", exp); found || err != nil {
-		t.Fatalf("Touch(absent) = %v, %v", found, err)
-	}
-	// Clearing the expiry, twice (the second UPDATE changes nothing).
-	for i := 0; i < 2; i++ {
-		if found, err := s.Touch(ctx, "k", time.Time{}); !found || err != nil {
-			t.Fatalf("Touch(zero) = %v, %v", found, err)
-		}
-	}
-	var null bool
-	if err := s.Iterate(ctx, "k", func(_ string, e time.Time) bool { null = e.IsZero(); return true }); err != nil || !null {
-		t.Fatalf("after Touch(zero) expiry not cleared (%v)", err)
-	}
-	// A past expiry removes the entry.
-	if found, err := s.Touch(ctx, "k", time.Now().Add(-time.Second)); !found || err != nil {
-		t.Fatalf("Touch(past) = %v, %v", found, err)
-	}
-	if _, found, _ := s.Get(ctx, "k"); found {
-		t.Fatal("entry survived Touch with a past expiry")
-	}
-	if found, err := s.Touch(ctx, "k", exp); found || err != nil {
-		t.Fatalf("Touch(deleted) = %v, %v", found, err)
-	}
+	sqltest.FlaskLayout(t, s, sqltest.Raw{DB: pool, Table: "`" + table + "`"}, `CAST(expiry AS CHAR)`)
 }
 
 func TestBadTable(t *testing.T) {
@@ -358,128 +214,6 @@ func TestConformanceClientFoundRows(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) coatcheck.Store {
 		return newStore(t, pool, mysqlstore.Options{Table: table, NoCreateTable: true, CleanupInterval: -1})
 	})
-}
-
-// TestCompareAndSetRaw checks CompareAndSet against writes made with plain
-// SQL on other connections: an update between Get and CompareAndSet wins,
-// a transaction holding the row makes CompareAndSet wait and then compare
-// with the committed value, old == data == the current value (an UPDATE
-// that changes no row) still swaps, bytes compare exactly, and NULL data is
-// the empty value.
-func TestCompareAndSetRaw(t *testing.T) {
-	ctx := context.Background()
-	pool := testPool(t)
-	table := testTable(t, pool)
-	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
-	exp := time.Now().Add(time.Hour)
-	want := func(key string, value []byte) {
-		t.Helper()
-		got, found, err := s.Get(ctx, key)
-		if err != nil || !found || !bytes.Equal(got, value) {
-			t.Errorf("Get(%q) = (%q, %v, %v), want (%q, true, nil)", key, got, found, err, value)
-		}
-	}
-	swap := func(key string, old, data []byte, expiry time.Time, want bool) {
-		t.Helper()
-		if ok, err := s.CompareAndSet(ctx, key, old, data, expiry); ok != want || err != nil {
-			t.Errorf("CompareAndSet(%q, old=%q, data=%q) = (%v, %v), want (%v, nil)", key, old, data, ok, err, want)
-		}
-	}
-	update := "UPDATE `" + table + "` SET data = ? WHERE session_id = ?"
-
-	// Lost race: another writer changes the row between Get and CompareAndSet.
-	if err := s.Set(ctx, "k", []byte("v1"), exp); err != nil {
-		t.Fatal(err)
-	}
-	old, _, err := s.Get(ctx, "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pool.ExecContext(ctx, update, []byte("other"), "k"); err != nil {
-		t.Fatal(err)
-	}
-	swap("k", old, []byte("mine"), exp, false)
-	swap("k", old, old, exp, false) // the transaction path loses too
-	want("k", []byte("other"))
-
-	// Old equal to data and to the current value, same expiry: the UPDATE
-	// would change nothing (0 affected rows without clientFoundRows), yet
-	// the value matched, so it swapped.
-	swap("k", []byte("other"), []byte("other"), exp, true)
-	swap("k", []byte("other"), []byte("other"), exp, true)
-	swap("k", []byte("other"), []byte("other"), time.Time{}, true)
-	want("k", []byte("other"))
-
-	// An open transaction holds the row: CompareAndSet waits for it and
-	// then compares with the committed value, on both paths.
-	for _, data := range [][]byte{[]byte("mine"), []byte("other")} {
-		tx, err := pool.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.ExecContext(ctx, update, []byte("locked"), "k"); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() {
-			ok, err := s.CompareAndSet(ctx, "k", []byte("other"), data, exp)
-			if err == nil && ok {
-				err = errors.New("swapped a value that another transaction changed")
-			}
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			t.Fatalf("CompareAndSet returned (%v) while another transaction held the row", err)
-		case <-time.After(200 * time.Millisecond):
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("CompareAndSet(data=%q) behind a committed update: %v", data, err)
-		}
-		want("k", []byte("locked"))
-		if _, err := pool.ExecContext(ctx, update, []byte("other"), "k"); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	// Bytes compare exactly: no trailing-space padding, no charset.
-	bin := []byte("a \x00\xff\xc3")
-	if err := s.Set(ctx, "bin", bin, exp); err != nil {
-		t.Fatal(err)
-	}
-	swap("bin", []byte("a"), []byte("x"), exp, false)
-	swap("bin", []byte("a "), []byte("x"), exp, false)
-	swap("bin", []byte("A \x00\xff\xc3"), []byte("x"), exp, false)
-	swap("bin", append(bin, ' '), []byte("x"), exp, false)
-	want("bin", bin)
-	swap("bin", bin, []byte("b "), exp, true)
-	swap("bin", []byte("b"), []byte("x"), exp, false)
-	want("bin", []byte("b "))
-
-	// NULL data reads as empty, so it compares as the empty value.
-	if _, err := pool.ExecContext(ctx, "INSERT INTO `"+table+"` (session_id, data, expiry) VALUES ('null', NULL, NULL), ('null2', NULL, NULL)"); err != nil {
-		t.Fatal(err)
-	}
-	swap("null", []byte{}, []byte("filled"), time.Time{}, true)
-	want("null", []byte("filled"))
-	swap("null2", []byte{}, []byte{}, time.Time{}, true)
-	want("null2", []byte{})
-
-	// nil old with a passed expiry: true only when the key is absent.
-	past := time.Now().Add(-time.Minute)
-	swap("null", nil, []byte("x"), past, false)
-	swap("absent", nil, []byte("x"), past, true)
-	// A passed expiry with a matching old deletes, on both paths.
-	swap("null", []byte("filled"), []byte("x"), past, true)
-	swap("null2", []byte{}, []byte{}, past, true)
-	for _, k := range []string{"null", "null2", "absent"} {
-		if _, found, err := s.Get(ctx, k); found || err != nil {
-			t.Errorf("Get(%q) = (found %v, %v), want absent", k, found, err)
-		}
-	}
 }
 
 // TestCompareAndSetInsertRace starts many "insert if absent" calls on one
@@ -655,4 +389,52 @@ func TestSessions(t *testing.T) {
 	storetest.RunSessions(t, func(t *testing.T) coatcheck.Store {
 		return newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
 	})
+}
+
+// TestFlaskWrittenRows reads rows written with plain SQL into a table
+// created as SQLAlchemy creates it: DATETIME without fractional seconds,
+// BLOB, and the server's default collation.
+func TestFlaskWrittenRows(t *testing.T) {
+	pool := testPool(t)
+	table := testTable(t, pool)
+	if _, err := pool.Exec("CREATE TABLE `" + table + "` (id INTEGER NOT NULL AUTO_INCREMENT, session_id VARCHAR(255)," +
+		" data BLOB, expiry DATETIME, PRIMARY KEY (id), UNIQUE (session_id))"); err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
+	naive := func(d time.Duration) string { return time.Now().UTC().Add(d).Format("2006-01-02 15:04:05") }
+	sqltest.FlaskRows(t, s, sqltest.Raw{DB: pool, Table: "`" + table + "`"}, `INSERT INTO TABLE (session_id, data, expiry) VALUES (?, ?, ?)`, naive, false)
+}
+
+// TestTouch: an UPDATE writing the expiry a row already has changes no row
+// (0 affected without clientFoundRows), yet Touch reports found.
+func TestTouch(t *testing.T) {
+	pool := testPool(t)
+	sqltest.Touch(t, newStore(t, pool, mysqlstore.Options{Table: testTable(t, pool), CleanupInterval: -1}))
+}
+
+// TestCompareAndSetRaw runs the shared raw-SQL checks, then MySQL's own:
+// bytes compare exactly (no trailing-space padding, no charset).
+func TestCompareAndSetRaw(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	table := testTable(t, pool)
+	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
+	sqltest.CompareAndSet(t, s, sqltest.Raw{DB: pool, Table: "`" + table + "`"})
+	exp := time.Now().Add(time.Hour)
+	bin := []byte("a \x00\xff\xc3")
+	if err := s.Set(ctx, "bin", bin, exp); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		old  []byte
+		want bool
+	}{{[]byte("a"), false}, {[]byte("a "), false}, {[]byte("A \x00\xff\xc3"), false}, {append(bin, ' '), false}, {bin, true}, {[]byte("b"), false}} {
+		if ok, err := s.CompareAndSet(ctx, "bin", c.old, []byte("b "), exp); ok != c.want || err != nil {
+			t.Errorf("CompareAndSet(old=%q) = (%v, %v), want (%v, nil)", c.old, ok, err, c.want)
+		}
+	}
+	if got, _, err := s.Get(ctx, "bin"); err != nil || string(got) != "b " {
+		t.Errorf("Get = %q, %v; want \"b \"", got, err)
+	}
 }
