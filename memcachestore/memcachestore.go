@@ -51,12 +51,19 @@
 //
 // # Contexts
 //
-// gomemcache has no context support. Every method checks ctx before it
-// talks to memcached and returns an error wrapping ctx.Err() if the context
-// has ended; an operation that has started runs to completion, bounded by
-// the client's Timeout (gomemcache's DefaultTimeout, 500 ms, per socket
-// operation, when zero). Set a Timeout no longer than the request budget
-// you want.
+// gomemcache has no context support, so the store supplies it. Every method
+// checks ctx before it talks to memcached and returns an error wrapping
+// ctx.Err() if the context has ended. When ctx can end (it has a deadline
+// or can be cancelled), the gomemcache call runs in its own goroutine and
+// the method returns as soon as ctx ends, with an error wrapping ctx.Err(),
+// even if memcached hangs. The abandoned call still runs to completion in
+// the background, bounded by the client's Timeout (gomemcache's
+// DefaultTimeout, 500 ms, per socket operation, when zero), so a write that
+// timed out for the caller may still land. At most Options.MaxInFlight such
+// calls run at once; a call beyond that waits for a slot, or for ctx. Keep
+// the client's Timeout short (the request budget or less) so that abandoned
+// calls end quickly. Data given to Set and CompareAndSet is copied first,
+// so the caller may reuse the slice as soon as the method returns.
 //
 // # Errors
 //
@@ -85,15 +92,23 @@ const MaxKeyLen = 250
 // Larger values are read as absolute Unix times.
 const maxRelative = 30 * 24 * 60 * 60 // 2592000
 
-// Options configures a Store. It has no fields yet; it is there so that
-// settings can be added without changing New. The zero value is the
-// default.
-type Options struct{}
+// DefaultMaxInFlight is Options.MaxInFlight's default.
+const DefaultMaxInFlight = 512
+
+// Options configures a Store. The zero value selects every default.
+type Options struct {
+	// MaxInFlight bounds the gomemcache calls the store runs at once on
+	// behalf of callers whose context can end (see Contexts in the package
+	// documentation), including calls whose caller already gave up. Zero
+	// means DefaultMaxInFlight (512); negative values are rejected by New.
+	MaxInFlight int
+}
 
 // Store is a session store backed by memcached. It is safe for concurrent
 // use; create it with New.
 type Store struct {
 	client *memcache.Client
+	slots  chan struct{}    // one token per running gomemcache call
 	now    func() time.Time // time.Now; tests inject a fixed clock
 
 	// casRead, when set, runs in CompareAndSet between its read (gets) and
@@ -102,19 +117,112 @@ type Store struct {
 }
 
 // New returns a Store that keeps entries in the memcached servers of
-// client. The caller owns the client. New panics if client is nil.
+// client. The caller owns the client. New panics if client is nil or opts
+// is invalid (a programming error, reported at construction).
 func New(client *memcache.Client, opts Options) *Store {
 	if client == nil {
 		panic("memcachestore: New called with a nil client")
 	}
-	_ = opts
-	return &Store{client: client, now: time.Now}
+	if opts.MaxInFlight < 0 {
+		panic(fmt.Sprintf("memcachestore: Options.MaxInFlight is negative (%d)", opts.MaxInFlight))
+	}
+	n := opts.MaxInFlight
+	if n == 0 {
+		n = DefaultMaxInFlight
+	}
+	return &Store{client: client, slots: make(chan struct{}, n), now: time.Now}
+}
+
+// FlaskSessionBackend returns "memcached", the SESSION_TYPE of
+// Flask-Session whose layout the store uses.
+func (s *Store) FlaskSessionBackend() string { return "memcached" }
+
+// run calls fn, which talks to memcached, so that the caller returns when
+// ctx ends even if memcached does not answer: fn runs in a goroutine
+// holding one of s.slots, and run returns either fn's error or, when ctx
+// ends first, an error wrapping ctx.Err(). fn must not write anything the
+// caller reads unless it returned. A ctx that can never end (Done() nil)
+// runs fn directly.
+func (s *Store) run(ctx context.Context, op string, fn func() error) error {
+	if err := ctx.Err(); err != nil {
+		return wrap(ctx, op, err)
+	}
+	if ctx.Done() == nil {
+		return fn()
+	}
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return wrap(ctx, op, ctx.Err())
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer func() { <-s.slots }()
+		done <- fn()
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return wrap(ctx, op, ctx.Err())
+	}
 }
 
 // Get returns the value stored under key. found is false, with a nil
 // error, on a cache miss (absent, expired or evicted) and for a key
 // memcached cannot hold.
 func (s *Store) Get(ctx context.Context, key string) (data []byte, found bool, err error) {
+	var d []byte
+	var f bool
+	if err := s.run(ctx, "get", func() (err error) { d, f, err = s.get(ctx, key); return err }); err != nil {
+		return nil, false, err
+	}
+	return d, f, nil
+}
+
+// Set stores data under key until expiry (memcached's set, flags 0),
+// replacing any previous value and expiry. A zero expiry stores the item
+// without expiration; an expiry that has already passed deletes the item.
+// A key memcached cannot hold returns an error wrapping
+// memcache.ErrMalformedKey; a value larger than the server's item size limit
+// (1 MiB by default, including the key) returns the server's error.
+func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	data = bytes.Clone(data)
+	return s.run(ctx, "set", func() error { return s.set(ctx, key, data, expiry) })
+}
+
+// Delete removes key. Deleting an absent key (or one memcached cannot hold)
+// is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	return s.run(ctx, "delete", func() error { return s.delete(ctx, key) })
+}
+
+// Touch moves key's expiry without rewriting its value (memcached's
+// touch). A zero expiry removes the expiration; an expiry that has already
+// passed deletes the item. found is false, with a nil error, when the item
+// is absent; Touch never creates an item.
+func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (found bool, err error) {
+	var f bool
+	if err := s.run(ctx, "touch", func() (err error) { f, err = s.touch(ctx, key, expiry); return err }); err != nil {
+		return false, err
+	}
+	return f, nil
+}
+
+// GetAndTouch reads key and moves its expiry in one round trip
+// (memcached's gat command, memcached 1.5.3 or later), for the "one round
+// trip per reading request" path of sliding sessions. An expiry that has
+// already passed deletes the item and reports found=false.
+func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (data []byte, found bool, err error) {
+	var d []byte
+	var f bool
+	if err := s.run(ctx, "get and touch", func() (err error) { d, f, err = s.getAndTouch(ctx, key, expiry); return err }); err != nil {
+		return nil, false, err
+	}
+	return d, f, nil
+}
+
+func (s *Store) get(ctx context.Context, key string) (data []byte, found bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, wrap(ctx, "get", err)
 	}
@@ -131,13 +239,7 @@ func (s *Store) Get(ctx context.Context, key string) (data []byte, found bool, e
 	return it.Value, true, nil
 }
 
-// Set stores data under key until expiry (memcached's set, flags 0),
-// replacing any previous value and expiry. A zero expiry stores the item
-// without expiration; an expiry that has already passed deletes the item.
-// A key memcached cannot hold returns an error wrapping
-// memcache.ErrMalformedKey; a value larger than the server's item size limit
-// (1 MiB by default, including the key) returns the server's error.
-func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Time) error {
+func (s *Store) set(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return wrap(ctx, "set", err)
 	}
@@ -164,9 +266,7 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 	return nil
 }
 
-// Delete removes key. Deleting an absent key (or one memcached cannot hold)
-// is not an error.
-func (s *Store) Delete(ctx context.Context, key string) error {
+func (s *Store) delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return wrap(ctx, "delete", err)
 	}
@@ -180,11 +280,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Touch moves key's expiry without rewriting its value (memcached's
-// touch). A zero expiry removes the expiration; an expiry that has already
-// passed deletes the item. found is false, with a nil error, when the item
-// is absent; Touch never creates an item.
-func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (found bool, err error) {
+func (s *Store) touch(ctx context.Context, key string, expiry time.Time) (found bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, wrap(ctx, "touch", err)
 	}
@@ -209,11 +305,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (found 
 	return true, nil
 }
 
-// GetAndTouch reads key and moves its expiry in one round trip
-// (memcached's gat command, memcached 1.5.3 or later), for the "one round
-// trip per reading request" path of sliding sessions. An expiry that has
-// already passed deletes the item and reports found=false.
-func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (data []byte, found bool, err error) {
+func (s *Store) getAndTouch(ctx context.Context, key string, expiry time.Time) (data []byte, found bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, wrap(ctx, "get and touch", err)
 	}
@@ -272,6 +364,15 @@ const expiredNow = -1
 // ctx is checked before every round trip; a context that ends between the
 // read and the write returns its error without writing.
 func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (swapped bool, err error) {
+	old, data = bytes.Clone(old), bytes.Clone(data)
+	var ok bool
+	if err := s.run(ctx, "compare and set", func() (err error) { ok, err = s.compareAndSet(ctx, key, old, data, expiry); return err }); err != nil {
+		return false, err
+	}
+	return ok, nil
+}
+
+func (s *Store) compareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (swapped bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, wrap(ctx, "compare and set", err)
 	}

@@ -359,49 +359,6 @@ func TestGetAndTouch(t *testing.T) {
 	}
 }
 
-// TestOutage points the store at a closed loopback port: every method must
-// report an error (never "not found"), and quickly.
-func TestOutage(t *testing.T) {
-	c := memcache.New("127.0.0.1:1")
-	c.Timeout = 200 * time.Millisecond
-	s := New(c, Options{})
-	ctx := context.Background()
-	start := time.Now()
-	check := func(op string, err error) {
-		t.Helper()
-		if err == nil {
-			t.Errorf("%s: no error against a closed port", op)
-		} else if !strings.HasPrefix(err.Error(), "memcachestore: ") {
-			t.Errorf("%s: error %q lacks the memcachestore: prefix", op, err)
-		}
-	}
-	data, found, err := s.Get(ctx, "session:x")
-	if found || data != nil {
-		t.Errorf("Get reported found=%v data=%q", found, data)
-	}
-	check("Get", err)
-	check("Set", s.Set(ctx, "session:x", []byte("v"), time.Now().Add(time.Hour)))
-	check("Set(past)", s.Set(ctx, "session:x", []byte("v"), time.Now().Add(-time.Hour)))
-	check("Delete", s.Delete(ctx, "session:x"))
-	found, err = s.Touch(ctx, "session:x", time.Now().Add(time.Hour))
-	if found {
-		t.Error("Touch reported found")
-	}
-	check("Touch", err)
-	_, _, err = s.GetAndTouch(ctx, "session:x", time.Now().Add(time.Hour))
-	check("GetAndTouch", err)
-	swapped, err := s.CompareAndSet(ctx, "session:x", []byte("v"), []byte("w"), time.Now().Add(time.Hour))
-	if swapped {
-		t.Error("CompareAndSet reported swapped")
-	}
-	check("CompareAndSet", err)
-	_, err = s.CompareAndSet(ctx, "session:x", nil, []byte("w"), time.Now().Add(time.Hour))
-	check("CompareAndSet(nil old)", err)
-	if el := time.Since(start); el > 3*time.Second {
-		t.Errorf("outage calls took %v", el)
-	}
-}
-
 func TestNewPanics(t *testing.T) {
 	defer func() {
 		if recover() == nil {
@@ -411,10 +368,19 @@ func TestNewPanics(t *testing.T) {
 	New(nil, Options{})
 }
 
-// TestCompareAndSetSecondClient: writes by a second client (its own
+func TestNewPanicsOnNegativeMaxInFlight(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("New with MaxInFlight -1 did not panic")
+		}
+	}()
+	New(memcache.New("127.0.0.1:1"), Options{MaxInFlight: -1})
+}
+
+// TestCompareAndSetWriteBetweenReadAndCAS: writes by a second client (its own
 // connections, standing in for another process) between CompareAndSet's
 // read and its write are detected by memcached's CAS unique, not lost.
-func TestCompareAndSetSecondClient(t *testing.T) {
+func TestCompareAndSetWriteBetweenReadAndCAS(t *testing.T) {
 	s := New(openClient(t), Options{})
 	raw := openClient(t)
 	addr := storetest.RequireEnv(t, "COATCHECK_MEMCACHE_ADDR")
