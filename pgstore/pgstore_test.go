@@ -2,8 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"strconv"
@@ -14,20 +12,9 @@ import (
 	"github.com/coatcheck/coatcheck"
 	"github.com/coatcheck/coatcheck/pgstore"
 	"github.com/coatcheck/coatcheck/sqlstore/sqltest"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/coatcheck/coatcheck/storetest"
 	"github.com/jackc/pgx/v5/pgxpool"
-)
-
-// The store satisfies every interface it documents.
-var (
-	_ coatcheck.Store      = (*pgstore.Store)(nil)
-	_ coatcheck.Toucher    = (*pgstore.Store)(nil)
-	_ coatcheck.GetToucher = (*pgstore.Store)(nil)
-	_ coatcheck.Iterator   = (*pgstore.Store)(nil)
-	_ coatcheck.Cleaner    = (*pgstore.Store)(nil)
-
-	_ coatcheck.CompareAndSetter = (*pgstore.Store)(nil)
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 func testPool(t *testing.T) *pgxpool.Pool {
@@ -41,19 +28,24 @@ func testPool(t *testing.T) *pgxpool.Pool {
 	return pool
 }
 
-// testTable returns a fresh table name, dropped when the test ends, so
-// parallel runs on one server never share a table.
-func testTable(t *testing.T, pool *pgxpool.Pool) string {
-	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	name := "sessions_test_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		if _, err := pool.Exec(context.Background(), `DROP TABLE IF EXISTS "`+name+`"`); err != nil {
-			t.Errorf("drop %s: %v", name, err)
+// raw is plain SQL on a fresh table, through pgx's database/sql adapter.
+func raw(t *testing.T, pool *pgxpool.Pool) sqltest.Raw {
+	db := stdlib.OpenDBFromPool(pool)
+	t.Cleanup(func() { db.Close() })
+	return sqltest.NewTable(t, sqltest.Raw{DB: db, Quote: '"', Bind: func(q string) string {
+		for n := 1; strings.Contains(q, "?"); n++ {
+			q = strings.Replace(q, "?", "$"+strconv.Itoa(n), 1)
 		}
+		return q
+	}})
+}
+
+// TestShared runs the checks every SQL store shares (package sqltest);
+// each store has its own pool.
+func TestShared(t *testing.T) {
+	sqltest.Run(t, raw(t, testPool(t)), func(t *testing.T, opts pgstore.Options) *pgstore.Store {
+		return newStore(t, testPool(t), opts)
 	})
-	return name
 }
 
 func newStore(t *testing.T, pool *pgxpool.Pool, opts pgstore.Options) *pgstore.Store {
@@ -64,15 +56,6 @@ func newStore(t *testing.T, pool *pgxpool.Pool, opts pgstore.Options) *pgstore.S
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-func TestConformance(t *testing.T) {
-	pool := testPool(t)
-	table := testTable(t, pool)
-	newStore(t, pool, pgstore.Options{Table: table, CleanupInterval: -1}) // creates the table
-	storetest.Run(t, func(t *testing.T) coatcheck.Store {
-		return newStore(t, pool, pgstore.Options{Table: table, NoCreateTable: true, CleanupInterval: -1})
-	})
 }
 
 func TestBadTable(t *testing.T) {
@@ -91,7 +74,8 @@ func TestBadTable(t *testing.T) {
 // every call fail within its context's deadline; the store recovers.
 func TestFaults(t *testing.T) {
 	pool := testPool(t)
-	table := testTable(t, pool)
+	r := raw(t, pool)
+	table := r.Table
 	newStore(t, pool, pgstore.Options{Table: table, CleanupInterval: -1})
 	storetest.RunFaults(t, pool.Config().ConnConfig.Host+":"+fmt.Sprint(pool.Config().ConnConfig.Port),
 		func(t *testing.T, addr string) coatcheck.Store {
@@ -115,53 +99,12 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func TestTwoClients(t *testing.T) {
-	table := testTable(t, testPool(t))
-	newStore(t, testPool(t), pgstore.Options{Table: table, CleanupInterval: -1})
-	client := func(t *testing.T) coatcheck.Store {
-		return newStore(t, testPool(t), pgstore.Options{Table: table, NoCreateTable: true, CleanupInterval: -1})
-	}
-	storetest.RunTwoClients(t, client, client)
-}
-
-func TestCleanup(t *testing.T) {
-	pool := testPool(t)
-	table := testTable(t, pool)
-	storetest.RunCleanup(t, func(t *testing.T, interval time.Duration) coatcheck.Store {
-		return newStore(t, pool, pgstore.Options{Table: table, CleanupInterval: interval})
-	}, func(t *testing.T, key string) bool {
-		var n int
-		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM "`+table+`" WHERE session_id = $1`, key).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n > 0
-	})
-}
-
-func TestSessions(t *testing.T) {
-	pool := testPool(t)
-	table := testTable(t, pool)
-	storetest.RunSessions(t, func(t *testing.T) coatcheck.Store {
-		return newStore(t, pool, pgstore.Options{Table: table, CleanupInterval: -1})
-	})
-}
-
-func raw(t *testing.T, pool *pgxpool.Pool, table string) sqltest.Raw {
-	db := stdlib.OpenDBFromPool(pool)
-	t.Cleanup(func() { db.Close() })
-	return sqltest.Raw{DB: db, Table: `"` + table + `"`, Bind: func(q string) string {
-		for n := 1; strings.Contains(q, "?"); n++ {
-			q = strings.Replace(q, "?", "$"+strconv.Itoa(n), 1)
-		}
-		return q
-	}}
-}
-
 // TestFlaskLayout: Flask-Session's SQLAlchemy columns, and the raw row a
 // Set writes.
 func TestFlaskLayout(t *testing.T) {
 	pool := testPool(t)
-	table := testTable(t, pool)
+	r := raw(t, pool)
+	table := r.Table
 	s := newStore(t, pool, pgstore.Options{Table: table, CleanupInterval: -1})
 	cols := map[string]string{}
 	rows, err := pool.Query(context.Background(), `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1`, table)
@@ -181,29 +124,19 @@ func TestFlaskLayout(t *testing.T) {
 			t.Errorf("column %s: type %q, want %q (all: %v)", name, cols[name], typ, cols)
 		}
 	}
-	sqltest.FlaskLayout(t, s, raw(t, pool, table), `expiry::text`)
+	sqltest.FlaskLayout(t, s, r, `expiry::text`)
 }
 
 // TestFlaskWrittenRows reads rows written with plain SQL into a table
 // created as SQLAlchemy creates it (SERIAL id, nullable session_id).
 func TestFlaskWrittenRows(t *testing.T) {
 	pool := testPool(t)
-	table := testTable(t, pool)
+	r := raw(t, pool)
+	table := r.Table
 	if _, err := pool.Exec(context.Background(), `CREATE TABLE "`+table+`" (id SERIAL NOT NULL, session_id VARCHAR(255),
 	data BYTEA, expiry TIMESTAMP WITHOUT TIME ZONE, PRIMARY KEY (id), UNIQUE (session_id))`); err != nil {
 		t.Fatal(err)
 	}
 	s := newStore(t, pool, pgstore.Options{Table: table, CleanupInterval: -1})
-	sqltest.FlaskRows(t, s, raw(t, pool, table), `INSERT INTO TABLE (session_id, data, expiry) VALUES (?, ?, ?::timestamp)`, sqltest.Naive, false)
-}
-
-func TestTouch(t *testing.T) {
-	pool := testPool(t)
-	sqltest.Touch(t, newStore(t, pool, pgstore.Options{Table: testTable(t, pool), CleanupInterval: -1}))
-}
-
-func TestCompareAndSetRaw(t *testing.T) {
-	pool := testPool(t)
-	table := testTable(t, pool)
-	sqltest.CompareAndSet(t, newStore(t, pool, pgstore.Options{Table: table, CleanupInterval: -1}), raw(t, pool, table))
+	sqltest.FlaskRows(t, s, r, `INSERT INTO {t} (session_id, data, expiry) VALUES (?, ?, ?::timestamp)`, sqltest.Naive, false)
 }

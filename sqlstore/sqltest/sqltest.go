@@ -8,21 +8,89 @@ package sqltest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coatcheck/coatcheck"
 	"github.com/coatcheck/coatcheck/sqlstore"
+	"github.com/coatcheck/coatcheck/storetest"
 )
+
+// The store satisfies every interface the store modules document.
+var (
+	_ coatcheck.Store            = (*sqlstore.Store)(nil)
+	_ coatcheck.Toucher          = (*sqlstore.Store)(nil)
+	_ coatcheck.GetToucher       = (*sqlstore.Store)(nil)
+	_ coatcheck.Iterator         = (*sqlstore.Store)(nil)
+	_ coatcheck.Cleaner          = (*sqlstore.Store)(nil)
+	_ coatcheck.CompareAndSetter = (*sqlstore.Store)(nil)
+)
+
+// NewTable returns a fresh table name for r.DB, dropped when the test
+// ends, so parallel runs on one server never share a table.
+func NewTable(t *testing.T, r Raw) Raw {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	r.Table = "sessions_test_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		if _, err := r.DB.Exec(r.q(`DROP TABLE IF EXISTS {t}`)); err != nil {
+			t.Errorf("drop %s: %v", r.Table, err)
+		}
+	})
+	return r
+}
+
+// Run runs, each on a fresh table of r.DB, the storetest conformance
+// suite, RunTwoClients, RunCleanup, RunSessions, Touch and CompareAndSet.
+// newStore returns a store with the given options on its own connections
+// (two calls are two clients); Close is registered by newStore.
+func Run(t *testing.T, r Raw, newStore func(t *testing.T, opts sqlstore.Options) *sqlstore.Store) {
+	store := func(r Raw, interval time.Duration) func(t *testing.T) coatcheck.Store {
+		return func(t *testing.T) coatcheck.Store {
+			return newStore(t, sqlstore.Options{Table: r.Table, NoCreateTable: true, CleanupInterval: interval})
+		}
+	}
+	fresh := func(t *testing.T) Raw {
+		r := NewTable(t, r)
+		newStore(t, sqlstore.Options{Table: r.Table, CleanupInterval: -1}) // creates it
+		return r
+	}
+	t.Run("Conformance", func(t *testing.T) { storetest.Run(t, store(fresh(t), -1)) })
+	t.Run("TwoClients", func(t *testing.T) { r := fresh(t); storetest.RunTwoClients(t, store(r, -1), store(r, -1)) })
+	t.Run("Sessions", func(t *testing.T) { storetest.RunSessions(t, store(fresh(t), -1)) })
+	t.Run("Touch", func(t *testing.T) { Touch(t, store(fresh(t), -1)(t).(*sqlstore.Store)) })
+	t.Run("CompareAndSet", func(t *testing.T) {
+		r := fresh(t)
+		CompareAndSet(t, store(r, -1)(t).(*sqlstore.Store), r)
+	})
+	t.Run("Cleanup", func(t *testing.T) {
+		r := fresh(t)
+		storetest.RunCleanup(t, func(t *testing.T, interval time.Duration) coatcheck.Store {
+			return store(r, interval)(t)
+		}, func(t *testing.T, key string) bool {
+			var n int
+			if err := r.DB.QueryRow(r.q(`SELECT count(*) FROM {t} WHERE session_id = ?`), key).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n > 0
+		})
+	})
+}
 
 // Raw is a test's direct access to a store's table, on other connections
 // than the store's, as Flask or another process would reach it.
 type Raw struct {
 	DB    *sql.DB
-	Table string // quoted
-	// Bind rewrites ? placeholders for the server; nil keeps them.
+	Table string // bare name
+	Quote byte   // identifier quote character
+	// Bind rewrites ? placeholders for the server; nil keeps them. {t} in
+	// a statement stands for the quoted table.
 	Bind func(q string) string
 	// Lock starts a transaction on conn that holds the write lock of the
 	// row or database the next statement touches; nil: BEGIN.
@@ -30,7 +98,7 @@ type Raw struct {
 }
 
 func (r Raw) q(q string) string {
-	q = strings.ReplaceAll(q, "TABLE", r.Table)
+	q = strings.ReplaceAll(q, "{t}", string(r.Quote)+r.Table+string(r.Quote))
 	if r.Bind != nil {
 		return r.Bind(q)
 	}
@@ -62,7 +130,7 @@ func FlaskLayout(t *testing.T, s *sqlstore.Store, r Raw, expiryText string) {
 		data   []byte
 		expTxt string
 	)
-	if err := r.DB.QueryRowContext(ctx, r.q(`SELECT id, session_id, data, `+expiryText+` FROM TABLE WHERE session_id = 'session:abc'`)).
+	if err := r.DB.QueryRowContext(ctx, r.q(`SELECT id, session_id, data, `+expiryText+` FROM {t} WHERE session_id = 'session:abc'`)).
 		Scan(&id, &sid, &data, &expTxt); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +145,7 @@ func FlaskLayout(t *testing.T, s *sqlstore.Store, r Raw, expiryText string) {
 		t.Errorf("expiry %q read as UTC is %v away from %v", expTxt, d, expiry.UTC())
 	}
 	var null bool
-	if err := r.DB.QueryRowContext(ctx, r.q(`SELECT expiry IS NULL FROM TABLE WHERE session_id = 'session:forever'`)).Scan(&null); err != nil {
+	if err := r.DB.QueryRowContext(ctx, r.q(`SELECT expiry IS NULL FROM {t} WHERE session_id = 'session:forever'`)).Scan(&null); err != nil {
 		t.Fatal(err)
 	}
 	if !null {
@@ -86,7 +154,7 @@ func FlaskLayout(t *testing.T, s *sqlstore.Store, r Raw, expiryText string) {
 }
 
 // FlaskRows reads rows written with plain SQL in Flask-Session's layout
-// (the caller created the table as SQLAlchemy does; insert takes key, data
+// (the caller created the table {t} as SQLAlchemy does; insert takes key, data
 // and expiry text): live, expired, expiring in 2 s (a zone error of whole
 // hours shows) and, with withNull, a NULL expiry.
 func FlaskRows(t *testing.T, s *sqlstore.Store, r Raw, insert string, naive func(time.Duration) string, withNull bool) {
@@ -194,7 +262,7 @@ func CompareAndSet(t *testing.T, s *sqlstore.Store, r Raw) {
 			t.Errorf("CompareAndSet(%q, old=%q, data=%q) = (%v, %v), want (%v, nil)", key, old, data, ok, err, want)
 		}
 	}
-	update := r.q(`UPDATE TABLE SET data = ? WHERE session_id = ?`)
+	update := r.q(`UPDATE {t} SET data = ? WHERE session_id = ?`)
 	if err := s.Set(ctx, "k", []byte("v1"), exp); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +283,7 @@ func CompareAndSet(t *testing.T, s *sqlstore.Store, r Raw) {
 		}
 	}
 
-	if _, err := r.DB.ExecContext(ctx, r.q(`INSERT INTO TABLE (session_id, data, expiry) VALUES ('null', NULL, NULL), ('null2', NULL, NULL)`)); err != nil {
+	if _, err := r.DB.ExecContext(ctx, r.q(`INSERT INTO {t} (session_id, data, expiry) VALUES ('null', NULL, NULL), ('null2', NULL, NULL)`)); err != nil {
 		t.Fatal(err)
 	}
 	swap("null", []byte{}, []byte("filled"), time.Time{}, true)
