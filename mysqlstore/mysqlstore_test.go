@@ -3,9 +3,7 @@ package mysqlstore_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"
@@ -18,16 +16,6 @@ import (
 	"github.com/coatcheck/coatcheck/sqlstore/sqltest"
 	"github.com/coatcheck/coatcheck/storetest"
 	"github.com/go-sql-driver/mysql"
-)
-
-// The store satisfies every interface it documents.
-var (
-	_ coatcheck.Store    = (*mysqlstore.Store)(nil)
-	_ coatcheck.Toucher  = (*mysqlstore.Store)(nil)
-	_ coatcheck.Iterator = (*mysqlstore.Store)(nil)
-	_ coatcheck.Cleaner  = (*mysqlstore.Store)(nil)
-
-	_ coatcheck.CompareAndSetter = (*mysqlstore.Store)(nil)
 )
 
 func testPool(t *testing.T) *sql.DB {
@@ -44,19 +32,16 @@ func testPool(t *testing.T) *sql.DB {
 	return db
 }
 
-// testTable returns a fresh table name, dropped when the test ends, so
-// parallel runs on one server never share a table.
-func testTable(t *testing.T, pool *sql.DB) string {
-	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	name := "sessions_test_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		if _, err := pool.ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+name+"`"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
+func raw(t *testing.T, db *sql.DB) sqltest.Raw {
+	return sqltest.NewTable(t, sqltest.Raw{DB: db, Quote: '`'})
+}
+
+// TestShared runs the checks every SQL store shares (package sqltest);
+// each store has its own *sql.DB.
+func TestShared(t *testing.T) {
+	sqltest.Run(t, raw(t, testPool(t)), func(t *testing.T, opts mysqlstore.Options) *mysqlstore.Store {
+		return newStore(t, testPool(t), opts)
 	})
-	return name
 }
 
 func newStore(t *testing.T, pool *sql.DB, opts mysqlstore.Options) *mysqlstore.Store {
@@ -69,22 +54,14 @@ func newStore(t *testing.T, pool *sql.DB, opts mysqlstore.Options) *mysqlstore.S
 	return s
 }
 
-func TestConformance(t *testing.T) {
-	pool := testPool(t)
-	table := testTable(t, pool)
-	newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1}) // creates the table
-	storetest.Run(t, func(t *testing.T) coatcheck.Store {
-		return newStore(t, pool, mysqlstore.Options{Table: table, NoCreateTable: true, CleanupInterval: -1})
-	})
-}
-
 // TestFlaskLayout checks the raw row a Set writes: Flask-Session's
 // SQLAlchemy columns, the key as given, the bytes as given, and the expiry
 // as naive UTC.
 func TestFlaskLayout(t *testing.T) {
 	ctx := context.Background()
 	pool := testPool(t)
-	table := testTable(t, pool)
+	r := raw(t, pool)
+	table := r.Table
 	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
 	cols := map[string]string{}
 	rows, err := pool.QueryContext(ctx, `SELECT column_name, column_type FROM information_schema.columns
@@ -109,7 +86,7 @@ WHERE table_schema = DATABASE() AND table_name = ?`, table)
 		}
 	}
 
-	sqltest.FlaskLayout(t, s, sqltest.Raw{DB: pool, Table: "`" + table + "`"}, `CAST(expiry AS CHAR)`)
+	sqltest.FlaskLayout(t, s, r, `CAST(expiry AS CHAR)`)
 }
 
 func TestBadTable(t *testing.T) {
@@ -129,7 +106,7 @@ func TestBadTable(t *testing.T) {
 func TestKeysAreExact(t *testing.T) {
 	ctx := context.Background()
 	pool := testPool(t)
-	s := newStore(t, pool, mysqlstore.Options{Table: testTable(t, pool), CleanupInterval: -1})
+	s := newStore(t, pool, mysqlstore.Options{Table: raw(t, pool).Table, CleanupInterval: -1})
 	keys := []string{"session:Ab", "session:ab", "session:a_", "session:a%", "sessionXa!"}
 	for _, k := range keys {
 		if err := s.Set(ctx, k, []byte(k), time.Time{}); err != nil {
@@ -155,7 +132,8 @@ func TestKeysAreExact(t *testing.T) {
 func TestTimeZones(t *testing.T) {
 	ctx := context.Background()
 	pool := testPool(t)
-	table := testTable(t, pool)
+	r := raw(t, pool)
+	table := r.Table
 	dsn := storetest.RequireEnv(t, "COATCHECK_MYSQL_DSN")
 	sep := "?"
 	if strings.Contains(dsn, "?") {
@@ -209,7 +187,8 @@ func TestConformanceClientFoundRows(t *testing.T) {
 	}
 	pool.SetMaxOpenConns(16)
 	t.Cleanup(func() { pool.Close() })
-	table := testTable(t, pool)
+	r := raw(t, pool)
+	table := r.Table
 	newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
 	storetest.Run(t, func(t *testing.T) coatcheck.Store {
 		return newStore(t, pool, mysqlstore.Options{Table: table, NoCreateTable: true, CleanupInterval: -1})
@@ -223,7 +202,7 @@ func TestConformanceClientFoundRows(t *testing.T) {
 func TestCompareAndSetInsertRace(t *testing.T) {
 	ctx := context.Background()
 	pool := testPool(t)
-	s := newStore(t, pool, mysqlstore.Options{Table: testTable(t, pool), CleanupInterval: -1})
+	s := newStore(t, pool, mysqlstore.Options{Table: raw(t, pool).Table, CleanupInterval: -1})
 	exp := time.Now().Add(time.Hour)
 	for round := 0; round < 10; round++ {
 		key := "race:" + string(rune('a'+round))
@@ -344,7 +323,8 @@ func dsnWith(t *testing.T, addr string, params map[string]string) string {
 // included; the store recovers.
 func TestFaults(t *testing.T) {
 	pool := testPool(t)
-	table := testTable(t, pool)
+	r := raw(t, pool)
+	table := r.Table
 	newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
 	cfg, err := mysql.ParseDSN(storetest.RequireEnv(t, "COATCHECK_MYSQL_DSN"))
 	if err != nil {
@@ -360,67 +340,29 @@ func TestFaults(t *testing.T) {
 	})
 }
 
-func TestTwoClients(t *testing.T) {
-	table := testTable(t, testPool(t))
-	newStore(t, testPool(t), mysqlstore.Options{Table: table, CleanupInterval: -1})
-	client := func(t *testing.T) coatcheck.Store {
-		return newStore(t, testPool(t), mysqlstore.Options{Table: table, NoCreateTable: true, CleanupInterval: -1})
-	}
-	storetest.RunTwoClients(t, client, client)
-}
-
-func TestCleanup(t *testing.T) {
-	pool := testPool(t)
-	table := testTable(t, pool)
-	storetest.RunCleanup(t, func(t *testing.T, interval time.Duration) coatcheck.Store {
-		return newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: interval})
-	}, func(t *testing.T, key string) bool {
-		var n int
-		if err := pool.QueryRowContext(context.Background(), "SELECT count(*) FROM `"+table+"` WHERE session_id = ?", key).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n > 0
-	})
-}
-
-func TestSessions(t *testing.T) {
-	pool := testPool(t)
-	table := testTable(t, pool)
-	storetest.RunSessions(t, func(t *testing.T) coatcheck.Store {
-		return newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
-	})
-}
-
 // TestFlaskWrittenRows reads rows written with plain SQL into a table
 // created as SQLAlchemy creates it: DATETIME without fractional seconds,
 // BLOB, and the server's default collation.
 func TestFlaskWrittenRows(t *testing.T) {
 	pool := testPool(t)
-	table := testTable(t, pool)
+	r := raw(t, pool)
+	table := r.Table
 	if _, err := pool.Exec("CREATE TABLE `" + table + "` (id INTEGER NOT NULL AUTO_INCREMENT, session_id VARCHAR(255)," +
 		" data BLOB, expiry DATETIME, PRIMARY KEY (id), UNIQUE (session_id))"); err != nil {
 		t.Fatal(err)
 	}
 	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
 	naive := func(d time.Duration) string { return time.Now().UTC().Add(d).Format("2006-01-02 15:04:05") }
-	sqltest.FlaskRows(t, s, sqltest.Raw{DB: pool, Table: "`" + table + "`"}, `INSERT INTO TABLE (session_id, data, expiry) VALUES (?, ?, ?)`, naive, false)
+	sqltest.FlaskRows(t, s, r, `INSERT INTO {t} (session_id, data, expiry) VALUES (?, ?, ?)`, naive, false)
 }
 
-// TestTouch: an UPDATE writing the expiry a row already has changes no row
-// (0 affected without clientFoundRows), yet Touch reports found.
-func TestTouch(t *testing.T) {
-	pool := testPool(t)
-	sqltest.Touch(t, newStore(t, pool, mysqlstore.Options{Table: testTable(t, pool), CleanupInterval: -1}))
-}
-
-// TestCompareAndSetRaw runs the shared raw-SQL checks, then MySQL's own:
-// bytes compare exactly (no trailing-space padding, no charset).
-func TestCompareAndSetRaw(t *testing.T) {
+// TestCompareAndSetBinary: bytes compare exactly (no trailing-space
+// padding, no charset), on both CompareAndSet paths.
+func TestCompareAndSetBinary(t *testing.T) {
 	ctx := context.Background()
 	pool := testPool(t)
-	table := testTable(t, pool)
+	table := raw(t, pool).Table
 	s := newStore(t, pool, mysqlstore.Options{Table: table, CleanupInterval: -1})
-	sqltest.CompareAndSet(t, s, sqltest.Raw{DB: pool, Table: "`" + table + "`"})
 	exp := time.Now().Add(time.Hour)
 	bin := []byte("a \x00\xff\xc3")
 	if err := s.Set(ctx, "bin", bin, exp); err != nil {
