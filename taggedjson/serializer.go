@@ -49,7 +49,9 @@ var ErrDuplicateTag = errors.New("taggedjson: tag key already registered")
 // Serializer is a TaggedJSONSerializer with its own tags: Flask's defaults
 // plus what Register adds. The package-level Marshal and Unmarshal are
 // those of a Serializer with only the defaults. A Serializer is safe for
-// concurrent use, Register included; the zero value is not usable, call New.
+// concurrent use, Register included. A nil *Serializer reads and writes
+// with the default tags (Register on it panics); the zero value is not
+// usable, call New.
 type Serializer struct {
 	mu  sync.Mutex // serializes Register
 	tab atomic.Pointer[tagTable]

@@ -234,3 +234,17 @@ func TestRegisterConcurrent(t *testing.T) {
 	}()
 	wg.Wait()
 }
+
+// TestNilSerializer: a nil *Serializer reads and writes with the default
+// tags, so an optional Config field needs no nil check.
+func TestNilSerializer(t *testing.T) {
+	var s *Serializer
+	b, err := s.Marshal(map[string]any{"t": pyval.Tuple{int64(1)}})
+	if err != nil || string(b) != `{"t":{" t":[1]}}` {
+		t.Fatalf("%s %v", b, err)
+	}
+	m, err := s.Unmarshal(b)
+	if err != nil || pyval.Repr(m) != `{'t': (1,)}` {
+		t.Fatalf("%v %v", m, err)
+	}
+}
