@@ -9,21 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coatcheck/coatcheck"
 	"github.com/coatcheck/coatcheck/sqlitestore"
 	"github.com/coatcheck/coatcheck/sqlstore/sqltest"
-	"github.com/coatcheck/coatcheck/storetest"
-)
-
-// The store satisfies every interface it documents.
-var (
-	_ coatcheck.Store      = (*sqlitestore.Store)(nil)
-	_ coatcheck.Toucher    = (*sqlitestore.Store)(nil)
-	_ coatcheck.GetToucher = (*sqlitestore.Store)(nil)
-	_ coatcheck.Iterator   = (*sqlitestore.Store)(nil)
-	_ coatcheck.Cleaner    = (*sqlitestore.Store)(nil)
-
-	_ coatcheck.CompareAndSetter = (*sqlitestore.Store)(nil)
 )
 
 const table = "sessions_test"
@@ -54,13 +41,15 @@ func rawDB(t *testing.T, path string) *sql.DB {
 	return db
 }
 
-func TestConformance(t *testing.T) {
+// TestShared runs the checks every SQL store shares (package sqltest);
+// every store opens the file anew, as several processes would share it.
+func TestShared(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
-	// Every subtest opens the file anew: separate pools on one file, as
-	// several processes would share it.
-	storetest.Run(t, func(t *testing.T) coatcheck.Store {
-		return open(t, path, sqlitestore.Options{Table: table, CleanupInterval: -1})
-	})
+	r := sqltest.Raw{DB: rawDB(t, path), Quote: '"', Lock: func(ctx context.Context, c *sql.Conn) error {
+		_, err := c.ExecContext(ctx, `BEGIN IMMEDIATE`)
+		return err
+	}}
+	sqltest.Run(t, r, func(t *testing.T, opts sqlitestore.Options) *sqlitestore.Store { return open(t, path, opts) })
 }
 
 // TestFlaskLayout checks the raw row a Set writes: Flask-Session's
@@ -94,7 +83,7 @@ func TestFlaskLayout(t *testing.T) {
 		}
 	}
 
-	sqltest.FlaskLayout(t, s, sqltest.Raw{DB: db, Table: table}, `CAST(expiry AS TEXT)`)
+	sqltest.FlaskLayout(t, s, sqltest.Raw{DB: db, Table: table, Quote: '"'}, `CAST(expiry AS TEXT)`)
 	var typ, txt string
 	if err := db.QueryRowContext(ctx, `SELECT typeof(expiry), CAST(expiry AS TEXT) FROM "`+table+`" WHERE session_id = 'session:abc'`).Scan(&typ, &txt); err != nil {
 		t.Fatal(err)
@@ -168,40 +157,6 @@ func TestOutage(t *testing.T) {
 	}
 }
 
-// TestTwoClients: two Opens of one file, as two processes would share it.
-func TestTwoClients(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.db")
-	client := func(t *testing.T) coatcheck.Store {
-		return open(t, path, sqlitestore.Options{CleanupInterval: -1})
-	}
-	storetest.RunTwoClients(t, client, client)
-}
-
-func TestCleanup(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.db")
-	db := rawDB(t, path)
-	storetest.RunCleanup(t, func(t *testing.T, interval time.Duration) coatcheck.Store {
-		s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{CleanupInterval: interval})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}, func(t *testing.T, key string) bool {
-		var n int
-		if err := db.QueryRow(`SELECT count(*) FROM sessions WHERE session_id = ?`, key).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n > 0
-	})
-}
-
-func TestSessions(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.db")
-	storetest.RunSessions(t, func(t *testing.T) coatcheck.Store {
-		return open(t, path, sqlitestore.Options{CleanupInterval: -1})
-	})
-}
-
 // TestFlaskWrittenRows reads rows written with plain SQL into a table
 // created as SQLAlchemy creates it, with the default table name.
 func TestFlaskWrittenRows(t *testing.T) {
@@ -212,25 +167,16 @@ func TestFlaskWrittenRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := open(t, path, sqlitestore.Options{CleanupInterval: -1})
-	sqltest.FlaskRows(t, s, sqltest.Raw{DB: db, Table: "sessions"}, `INSERT INTO TABLE (session_id, data, expiry) VALUES (?, ?, ?)`, sqltest.Naive, true)
+	sqltest.FlaskRows(t, s, sqltest.Raw{DB: db, Table: "sessions", Quote: '"'}, `INSERT INTO {t} (session_id, data, expiry) VALUES (?, ?, ?)`, sqltest.Naive, true)
 }
 
-func TestTouch(t *testing.T) {
-	sqltest.Touch(t, open(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{CleanupInterval: -1}))
-}
-
-// TestCompareAndSetRaw runs the shared raw-SQL checks from another
-// connection to the file (holding SQLite's write lock with BEGIN
-// IMMEDIATE), then SQLite's own: TEXT data compares by its bytes.
-func TestCompareAndSetRaw(t *testing.T) {
+// TestCompareAndSetText: TEXT data (another driver may write it)
+// compares by its bytes.
+func TestCompareAndSetText(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	s := open(t, path, sqlitestore.Options{Table: table, CleanupInterval: -1})
 	db := rawDB(t, path)
-	sqltest.CompareAndSet(t, s, sqltest.Raw{DB: db, Table: `"` + table + `"`, Lock: func(ctx context.Context, c *sql.Conn) error {
-		_, err := c.ExecContext(ctx, `BEGIN IMMEDIATE`)
-		return err
-	}})
 	if _, err := db.ExecContext(ctx, `INSERT INTO "`+table+`" (session_id, data, expiry) VALUES ('text', 'abc', NULL)`); err != nil {
 		t.Fatal(err)
 	}
