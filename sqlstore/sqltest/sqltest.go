@@ -88,7 +88,7 @@ func Run(t *testing.T, r Raw, newStore func(t *testing.T, opts sqlstore.Options)
 type Raw struct {
 	DB    *sql.DB
 	Table string // bare name
-	Quote byte   // identifier quote character
+	Quote byte   // identifier quote character; zero: '"'
 	// Bind rewrites ? placeholders for the server; nil keeps them. {t} in
 	// a statement stands for the quoted table.
 	Bind func(q string) string
@@ -98,7 +98,11 @@ type Raw struct {
 }
 
 func (r Raw) q(q string) string {
-	q = strings.ReplaceAll(q, "{t}", string(r.Quote)+r.Table+string(r.Quote))
+	quote := string(r.Quote)
+	if r.Quote == 0 {
+		quote = `"`
+	}
+	q = strings.ReplaceAll(q, "{t}", quote+r.Table+quote)
 	if r.Bind != nil {
 		return r.Bind(q)
 	}
