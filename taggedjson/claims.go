@@ -1,8 +1,8 @@
 package taggedjson
 
-// Claims reports whether one of the tags registered on s (not Flask's
-// defaults) accepts v: a value of an app type the serializer writes with a
-// custom tag. The session's Set keeps such values as they are instead of
+// Claims reports whether s writes v with a tag registered on it (not one of
+// Flask's defaults): the first tag in s's order whose Check accepts v is a
+// custom one. The session's Set keeps such values as they are instead of
 // converting them to plain dicts.
 func (s *Serializer) Claims(v any) bool {
 	t := s.table()
@@ -10,8 +10,9 @@ func (s *Serializer) Claims(v any) bool {
 		return false
 	}
 	for _, tg := range t.order {
-		if _, builtin := tg.(*builtinTag); !builtin && tg.Check(v) {
-			return true
+		if tg.Check(v) {
+			_, builtin := tg.(*builtinTag)
+			return !builtin
 		}
 	}
 	return false
