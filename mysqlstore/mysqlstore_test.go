@@ -101,32 +101,6 @@ func TestBadTable(t *testing.T) {
 	}
 }
 
-// TestKeysAreExact: keys differing only in case or in a LIKE wildcard are
-// different entries (session_id uses a binary collation).
-func TestKeysAreExact(t *testing.T) {
-	ctx := context.Background()
-	pool := testPool(t)
-	s := newStore(t, pool, mysqlstore.Options{Table: raw(t, pool).Table, CleanupInterval: -1})
-	keys := []string{"session:Ab", "session:ab", "session:a_", "session:a%", "sessionXa!"}
-	for _, k := range keys {
-		if err := s.Set(ctx, k, []byte(k), time.Time{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, k := range keys {
-		if data, found, err := s.Get(ctx, k); err != nil || !found || string(data) != k {
-			t.Errorf("Get(%q) = %q, %v, %v", k, data, found, err)
-		}
-	}
-	var seen []string
-	if err := s.Iterate(ctx, "session:a_", func(k string, _ time.Time) bool { seen = append(seen, k); return true }); err != nil {
-		t.Fatal(err)
-	}
-	if len(seen) != 1 || seen[0] != "session:a_" {
-		t.Errorf(`Iterate("session:a_") saw %q`, seen)
-	}
-}
-
 // TestTimeZones: the DSN's loc and the session time_zone do not move what
 // is stored; the expiry column holds naive UTC either way.
 func TestTimeZones(t *testing.T) {

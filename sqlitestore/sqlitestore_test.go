@@ -93,31 +93,6 @@ func TestFlaskLayout(t *testing.T) {
 	}
 }
 
-// TestKeysAreExact: SQLite's LIKE ignores ASCII case and treats _ and % as
-// wildcards; Iterate must still match prefixes exactly.
-func TestKeysAreExact(t *testing.T) {
-	ctx := context.Background()
-	s := open(t, ":memory:", sqlitestore.Options{CleanupInterval: -1})
-	keys := []string{"session:Ab", "session:ab", "session:a_", "session:a%", "SESSION:a_"}
-	for _, k := range keys {
-		if err := s.Set(ctx, k, []byte(k), time.Time{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, k := range keys {
-		if data, found, err := s.Get(ctx, k); err != nil || !found || string(data) != k {
-			t.Errorf("Get(%q) = %q, %v, %v", k, data, found, err)
-		}
-	}
-	var seen []string
-	if err := s.Iterate(ctx, "session:a_", func(k string, _ time.Time) bool { seen = append(seen, k); return true }); err != nil {
-		t.Fatal(err)
-	}
-	if len(seen) != 1 || seen[0] != "session:a_" {
-		t.Errorf(`Iterate("session:a_") saw %q`, seen)
-	}
-}
-
 func TestBadOptions(t *testing.T) {
 	for _, name := range []string{"1x", "a-b", `x"; DROP TABLE y; --`, "a.b", strings.Repeat("x", 49), "sp ace"} {
 		// The table name is checked before the database is used.

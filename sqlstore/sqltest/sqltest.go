@@ -64,6 +64,7 @@ func Run(t *testing.T, r Raw, newStore func(t *testing.T, opts sqlstore.Options)
 	t.Run("Conformance", func(t *testing.T) { storetest.Run(t, store(fresh(t), -1)) })
 	t.Run("TwoClients", func(t *testing.T) { r := fresh(t); storetest.RunTwoClients(t, store(r, -1), store(r, -1)) })
 	t.Run("Sessions", func(t *testing.T) { storetest.RunSessions(t, store(fresh(t), -1)) })
+	t.Run("KeysAreExact", func(t *testing.T) { KeysAreExact(t, store(fresh(t), -1)(t)) })
 	t.Run("Touch", func(t *testing.T) { Touch(t, store(fresh(t), -1)(t).(*sqlstore.Store)) })
 	t.Run("CompareAndSet", func(t *testing.T) {
 		r := fresh(t)
@@ -343,5 +344,30 @@ func lockedCAS(t *testing.T, s *sqlstore.Store, r Raw, update string, data []byt
 	}
 	if err := <-done; err != nil {
 		t.Errorf("CompareAndSet(data=%q) behind a committed update: %v", data, err)
+	}
+}
+
+// KeysAreExact: keys differing only in case or in a LIKE wildcard are
+// different entries, and Iterate matches prefixes byte for byte (LIKE
+// ignores ASCII case in SQLite and under case-insensitive collations).
+func KeysAreExact(t *testing.T, s coatcheck.Store) {
+	ctx := context.Background()
+	keys := []string{"session:Ab", "session:ab", "session:a_", "session:a%", "sessionXa!", "SESSION:a_"}
+	for _, k := range keys {
+		if err := s.Set(ctx, k, []byte(k), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range keys {
+		if data, found, err := s.Get(ctx, k); err != nil || !found || string(data) != k {
+			t.Errorf("Get(%q) = %q, %v, %v", k, data, found, err)
+		}
+	}
+	var seen []string
+	if err := s.(coatcheck.Iterator).Iterate(ctx, "session:a_", func(k string, _ time.Time) bool { seen = append(seen, k); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0] != "session:a_" {
+		t.Errorf(`Iterate("session:a_") saw %q`, seen)
 	}
 }
