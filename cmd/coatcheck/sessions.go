@@ -14,7 +14,7 @@ import (
 
 var errCookieSessions = errors.New("SESSION_TYPE is cookie: sessions live in the browser and cannot be listed; set SESSION_TYPE")
 
-const sessionsUsage = "usage: coatcheck sessions list | show ID | delete ID | purge-expired"
+const sessionsUsage = "usage: coatcheck sessions list [--user NAME] | show ID | delete ID | revoke --user NAME | purge-expired"
 
 func sessionsCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -35,6 +35,26 @@ func sessionsCmd(ctx context.Context, args []string, getenv func(string) string,
 	defer m.Close()
 	admin := m.Admin()
 	switch {
+	case args[0] == "list" && len(args) == 3 && args[1] == "--user":
+		ids, err := admin.ListUser(ctx, args[2])
+		if err != nil {
+			fmt.Fprintln(stderr, "coatcheck:", err)
+			return 1
+		}
+		for _, id := range ids {
+			fmt.Fprintln(stdout, id)
+		}
+		fmt.Fprintf(stderr, "%d sessions of %s in %s\n", len(ids), args[2], m.Store.Description)
+		return 0
+	case args[0] == "revoke" && len(args) == 3 && args[1] == "--user":
+		start := time.Now()
+		n, err := admin.RevokeUser(ctx, args[2])
+		if err != nil {
+			fmt.Fprintln(stderr, "coatcheck:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "revoked %d sessions of %s (%s)\n", n, args[2], time.Since(start).Round(time.Microsecond))
+		return 0
 	case args[0] == "list" && len(args) == 1:
 		n := 0
 		start := time.Now()

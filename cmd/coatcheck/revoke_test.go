@@ -1,0 +1,52 @@
+package main
+
+import (
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/coatcheck/coatcheck/storetest"
+)
+
+// TestSessionsRevokeUser: `coatcheck sessions list --user` and `revoke
+// --user` end every session of one user, from another process's point of
+// view, on a listable store (sqlite) and on one that cannot list
+// (memcached: the per-user index needs no listing).
+func TestSessionsRevokeUser(t *testing.T) {
+	envs := map[string]map[string]string{
+		"sqlite": {"SESSION_TYPE": "sqlite", "SESSION_SQLITE": filepath.Join(t.TempDir(), "revoke.db"), "SECRET_KEY": "k"},
+		"memcached": {"SESSION_TYPE": "memcached", "SESSION_MEMCACHED": storetest.RequireEnv(t, "COATCHECK_MEMCACHE_ADDR"),
+			"SESSION_KEY_PREFIX": "revoke-" + strings.ReplaceAll(t.Name(), "/", "-") + ":", "SECRET_KEY": "k"},
+	}
+	for name, env := range envs {
+		t.Run(name, func(t *testing.T) {
+			dave1, dave2, erin := startDemo(t, env), startDemo(t, env), startDemo(t, env)
+			dave2.srv.Close()
+			dave2.srv = dave1.srv // same server, second browser
+			dave1.do("POST", "/login", url.Values{"username": {"dave"}})
+			dave2.do("POST", "/login", url.Values{"username": {"dave"}})
+			erin.do("POST", "/login", url.Values{"username": {"erin"}})
+
+			code, out, errs := runCLI(t, env, "sessions", "list", "--user", "dave")
+			if code != 0 || len(strings.Fields(out)) != 2 || !strings.Contains(errs, "2 sessions of dave") {
+				t.Fatalf("list --user: %d %q %q", code, out, errs)
+			}
+			code, out, errs = runCLI(t, env, "sessions", "revoke", "--user", "dave")
+			if code != 0 || !strings.HasPrefix(out, "revoked 2 sessions of dave") {
+				t.Fatalf("revoke --user: %d %q %q", code, out, errs)
+			}
+			for i, d := range []*demoClient{dave1, dave2} {
+				if _, body := d.do("GET", "/", nil); !strings.Contains(body, "You are not logged in") {
+					t.Errorf("dave's browser %d after revoke: %q", i+1, body)
+				}
+			}
+			if _, body := erin.do("GET", "/", nil); !strings.Contains(body, "Logged in as erin") {
+				t.Errorf("erin after dave's revoke: %q", body)
+			}
+			if code, _, errs = runCLI(t, env, "sessions", "revoke", "--user"); code != 2 {
+				t.Errorf("revoke without a name: %d %q", code, errs)
+			}
+		})
+	}
+}
