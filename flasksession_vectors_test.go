@@ -14,6 +14,7 @@ import (
 
 	"github.com/coatcheck/coatcheck"
 	"github.com/coatcheck/coatcheck/flasksession"
+	"github.com/coatcheck/coatcheck/internal/testvectors"
 	"github.com/coatcheck/coatcheck/memstore"
 	"github.com/coatcheck/coatcheck/pyval"
 )
@@ -31,13 +32,7 @@ type fsVector struct {
 
 func loadFSVectors(t *testing.T) ([]fsVector, map[string]string) {
 	t.Helper()
-	b, err := os.ReadFile("../shared/vectors/flask_session_redis_vectors.json")
-	if err != nil {
-		if os.Getenv("COATCHECK_REQUIRE_INTEGRATION") == "" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
+	b := testvectors.Read(t, testvectors.SessionRedis)
 	var f struct {
 		Vectors []fsVector `json:"vectors"`
 	}
@@ -46,7 +41,7 @@ func loadFSVectors(t *testing.T) ([]fsVector, map[string]string) {
 	}
 	// Python's repr with sorted keys, made by pickle/testdata/gen_sorted_repr.py
 	var sorted map[string]string
-	b, err = os.ReadFile("pickle/testdata/sorted_repr.json")
+	b, err := os.ReadFile("pickle/testdata/sorted_repr.json")
 	if err != nil {
 		t.Fatal(err)
 	}

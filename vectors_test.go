@@ -5,10 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coatcheck/coatcheck/internal/testvectors"
 )
 
 type headerVector struct {
@@ -27,13 +28,7 @@ type headerVector struct {
 
 func loadHeaderVectors(t *testing.T) map[string][]headerVector {
 	t.Helper()
-	b, err := os.ReadFile("../shared/vectors/flask_cookie_vectors.json")
-	if err != nil {
-		if os.Getenv("COATCHECK_REQUIRE_INTEGRATION") == "" {
-			t.Skipf("vectors not found: %v", err)
-		}
-		t.Fatal(err)
-	}
+	b := testvectors.Read(t, testvectors.Cookie)
 	var f struct {
 		Stacks []struct {
 			Stack   string         `json:"stack"`

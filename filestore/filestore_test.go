@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/coatcheck/coatcheck"
+	"github.com/coatcheck/coatcheck/internal/testvectors"
 	"github.com/coatcheck/coatcheck/storetest"
 )
 
@@ -66,7 +67,6 @@ const (
 	vecExpiry    = 1702678400
 	vecNow       = 1700000000
 	vecCountHex  = "0000000080054b012e"
-	vectorsPath  = "../../shared/vectors/flask_session_redis_vectors.json"
 	vecFileModes = 0o600
 )
 
@@ -83,10 +83,7 @@ func mustHex(s string) []byte {
 // TestVectorConstants checks the constants above against the vectors file
 // when it is present beside the repository.
 func TestVectorConstants(t *testing.T) {
-	raw, err := os.ReadFile(vectorsPath)
-	if err != nil {
-		t.Skipf("vectors not found (%v); they live in ../shared/vectors beside the repo", err)
-	}
+	raw := testvectors.Read(t, testvectors.SessionRedis)
 	var v struct {
 		Filesystem struct {
 			Now              int64  `json:"now"`

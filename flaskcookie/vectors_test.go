@@ -4,16 +4,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/coatcheck/coatcheck/internal/testvectors"
 	"github.com/coatcheck/coatcheck/itsdangerous"
 	"github.com/coatcheck/coatcheck/pyval"
 	"github.com/coatcheck/coatcheck/taggedjson"
 )
 
-const vectorsPath = "../../shared/vectors/flask_cookie_vectors.json"
+var vectorsPath = testvectors.Path(testvectors.Cookie)
 
 type secretKey struct {
 	Type  string `json:"type"`
@@ -70,13 +70,7 @@ type vectorFile struct {
 
 func loadVectors(t *testing.T) *vectorFile {
 	t.Helper()
-	b, err := os.ReadFile(vectorsPath)
-	if err != nil {
-		if os.Getenv("COATCHECK_REQUIRE_INTEGRATION") == "" {
-			t.Skipf("vectors not found (%v); they live in ../shared/vectors beside the repo", err)
-		}
-		t.Fatal(err)
-	}
+	b := testvectors.Read(t, testvectors.Cookie)
 	var v vectorFile
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)

@@ -4,14 +4,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/coatcheck/coatcheck/internal/testvectors"
 	"github.com/coatcheck/coatcheck/pyval"
 )
 
-const redisVectorsPath = "../../shared/vectors/flask_session_redis_vectors.json"
+var redisVectorsPath = testvectors.Path(testvectors.SessionRedis)
 
 type redisVectors struct {
 	Vectors []struct {
@@ -29,10 +29,7 @@ type redisVectors struct {
 
 func loadRedisVectors(t *testing.T) redisVectors {
 	t.Helper()
-	data, err := os.ReadFile(redisVectorsPath)
-	if err != nil {
-		t.Skipf("vectors not available: %v", err)
-	}
+	data := testvectors.Read(t, testvectors.SessionRedis)
 	var v redisVectors
 	if err := json.Unmarshal(data, &v); err != nil {
 		t.Fatal(err)

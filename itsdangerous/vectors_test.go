@@ -7,13 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
 	"testing"
 	"time"
+
+	"github.com/coatcheck/coatcheck/internal/testvectors"
 )
 
 // vectorsPath is relative to the package directory (the test's cwd).
-const vectorsPath = "../../shared/vectors/flask_cookie_vectors.json"
+var vectorsPath = testvectors.Path(testvectors.Cookie)
 
 const (
 	vecNow    = 1700000000
@@ -100,13 +101,7 @@ type vecFile struct {
 // unless COATCHECK_REQUIRE_INTEGRATION is set.
 func loadVectors(tb testing.TB) *vecFile {
 	tb.Helper()
-	raw, err := os.ReadFile(vectorsPath)
-	if err != nil {
-		if os.Getenv("COATCHECK_REQUIRE_INTEGRATION") == "" {
-			tb.Skipf("Flask vectors not available at %s (%v); set COATCHECK_REQUIRE_INTEGRATION=1 to make this a failure", vectorsPath, err)
-		}
-		tb.Fatalf("Flask vectors required but not readable: %v", err)
-	}
+	raw := testvectors.Read(tb, testvectors.Cookie)
 	var v vecFile
 	if err := json.Unmarshal(raw, &v); err != nil {
 		tb.Fatalf("parse %s: %v", vectorsPath, err)

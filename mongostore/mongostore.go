@@ -66,12 +66,31 @@
 //   - FerretDB 1.x executes a filtered update or delete as a query followed
 //     by a write by _id, in separate steps, so CompareAndSet with a non-nil
 //     old is not atomic there against writers on other connections: two
-//     of them can both see old and both write. (Its unique index is
-//     enforced by the database, so CompareAndSet with a nil old is.) Within
-//     one process, a client with MaxPoolSize 1 serialises the calls; where
-//     several processes update one session concurrently, use MongoDB.
-//     (FerretDB 2.x executes updates inside PostgreSQL's DocumentDB
-//     extension; it has not been tested with this store.)
+//     of them can both see old and both write (50 concurrent requests of one
+//     session each adding a key kept only 1-2 of the keys). The Store
+//     therefore serialises CompareAndSet per key within its own process:
+//     calls for one key, through one Store or several Stores in the same
+//     process, run one at a time (a striped lock: keys are hashed onto 256
+//     locks, so memory stays bounded and unrelated keys rarely wait on each
+//     other; a waiting call still honours its ctx). This covers every
+//     writer in one process. It does NOT cover several processes (or a
+//     Flask application) updating one session against FerretDB 1.x
+//     concurrently: use MongoDB there. Real MongoDB applies a filtered
+//     update atomically per document, so the lock is redundant but harmless
+//     there; that atomicity is MongoDB's documented behaviour, not tested
+//     here (the test server is FerretDB). Set, Delete and Touch are not
+//     serialised. (FerretDB 2.x executes updates inside PostgreSQL's
+//     DocumentDB extension; it has not been tested with this store.)
+//
+// # Errors and malformed documents
+//
+// Errors start with "mongostore:" and wrap the driver's error (errors.Is
+// and errors.As see through them). They never contain the key (it holds the
+// session id, a bearer secret): where the driver's message quotes it (a
+// duplicate-key error, for instance) it is replaced by "key#" and the first
+// 8 hex digits of the key's SHA-256. A document the server returns is
+// validated (bson.Raw.Validate) before it is read, so a malformed one is an
+// error wrapping ErrCorrupt, never a panic.
 //
 // Store satisfies coatcheck.Store, coatcheck.Toucher, coatcheck.GetToucher,
 // coatcheck.Iterator, coatcheck.Cleaner and coatcheck.CompareAndSetter
@@ -80,9 +99,13 @@ package mongostore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -108,6 +131,17 @@ var (
 	// ErrCorrupt is wrapped by Get's error when a document's val is not BSON
 	// binary data.
 	ErrCorrupt = errors.New("mongostore: corrupt session document")
+
+	// casLocks serialise CompareAndSet per key within the process (see
+	// Compare-and-set in the package documentation): a key uses stripe
+	// fnv32a(key) % len(casLocks), a channel of capacity 1 so that waiting
+	// honours ctx.
+	casLocks = func() (l [256]chan struct{}) {
+		for i := range l {
+			l[i] = make(chan struct{}, 1)
+		}
+		return l
+	}()
 
 	// ErrNoUniqueIndex is wrapped by CompareAndSet's error when old is nil
 	// and the collection has no unique index on id, without which the
@@ -216,24 +250,39 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, wrap(ctx, "get", err)
+		return nil, false, wrapKey(ctx, "get", key, err)
 	}
 	return decodeVal(key, raw)
 }
 
 var valProjection = bson.D{{Key: "_id", Value: 0}, {Key: "val", Value: 1}}
 
-func decodeVal(key string, raw bson.Raw) ([]byte, bool, error) {
+// decodeVal returns the val of a document the server sent, validating the
+// whole document first: the driver's accessors slice without bounds checks
+// on malformed input. The driver's Validate itself panics on some inputs (an
+// element length near 2^31 overflows its bounds arithmetic in
+// bsoncore.ReadElement, driver v2.8.2), so a panic while decoding is
+// recovered and reported as ErrCorrupt too. Errors name the key only by
+// fingerprint.
+func decodeVal(key string, raw bson.Raw) (data []byte, found bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			data, found, err = nil, false, fmt.Errorf("%w: document of key %s is malformed BSON (the driver panicked decoding it: %v)", ErrCorrupt, fingerprint(key), r)
+		}
+	}()
+	if err := raw.Validate(); err != nil {
+		return nil, false, fmt.Errorf("%w: document of key %s is malformed BSON: %w", ErrCorrupt, fingerprint(key), err)
+	}
 	v, err := raw.LookupErr("val")
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: %q has no val", ErrCorrupt, key)
+		return nil, false, fmt.Errorf("%w: document of key %s has no val", ErrCorrupt, fingerprint(key))
 	}
-	_, data, ok := v.BinaryOK()
+	_, bin, ok := v.BinaryOK()
 	if !ok {
-		return nil, false, fmt.Errorf("%w: %q: val is BSON %s, not binary", ErrCorrupt, key, v.Type)
+		return nil, false, fmt.Errorf("%w: document of key %s: val is BSON %s, not binary", ErrCorrupt, fingerprint(key), v.Type)
 	}
 	// Copy: the caller owns the result, independently of driver buffers.
-	return append([]byte(nil), data...), true, nil
+	return append([]byte(nil), bin...), true, nil
 }
 
 // GetAndTouch reads key and moves its expiry in one round trip
@@ -257,7 +306,7 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, wrap(ctx, "get and touch", err)
+		return nil, false, wrapKey(ctx, "get and touch", key, err)
 	}
 	return decodeVal(key, raw)
 }
@@ -287,7 +336,7 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 		}
 	}
 	if err != nil {
-		return wrap(ctx, "set", err)
+		return wrapKey(ctx, "set", key, err)
 	}
 	return nil
 }
@@ -306,7 +355,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 
 func (s *Store) delete(ctx context.Context, op, key string) error {
 	if _, err := s.coll.DeleteMany(ctx, bson.D{{Key: "id", Value: key}}); err != nil {
-		return wrap(ctx, op, err)
+		return wrapKey(ctx, op, key, err)
 	}
 	return nil
 }
@@ -322,14 +371,14 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (bool, 
 	if !expiry.IsZero() && !expiry.After(now) {
 		res, err := s.coll.DeleteMany(ctx, liveFilter(key, now))
 		if err != nil {
-			return false, wrap(ctx, "touch", err)
+			return false, wrapKey(ctx, "touch", key, err)
 		}
 		return res.DeletedCount > 0, nil
 	}
 	res, err := s.coll.UpdateOne(ctx, liveFilter(key, now),
 		bson.D{{Key: "$set", Value: bson.D{{Key: "expiration", Value: dateOrNil(expiry)}}}})
 	if err != nil {
-		return false, wrap(ctx, "touch", err)
+		return false, wrapKey(ctx, "touch", key, err)
 	}
 	return res.MatchedCount > 0, nil
 }
@@ -396,6 +445,15 @@ func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte,
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("mongostore: compare and set: %w", err)
 	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	lock := casLocks[h.Sum32()%uint32(len(casLocks))]
+	select {
+	case lock <- struct{}{}:
+	case <-ctx.Done():
+		return false, fmt.Errorf("mongostore: compare and set: waiting for another CompareAndSet of the key: %w", ctx.Err())
+	}
+	defer func() { <-lock }()
 	now := time.Now()
 	del := !expiry.IsZero() && !expiry.After(now)
 	if old == nil {
@@ -405,7 +463,7 @@ func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte,
 	if del {
 		res, err := s.coll.DeleteOne(ctx, filter)
 		if err != nil {
-			return false, wrap(ctx, "compare and set", err)
+			return false, wrapKey(ctx, "compare and set", key, err)
 		}
 		return res.DeletedCount > 0, nil
 	}
@@ -414,7 +472,7 @@ func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte,
 		{Key: "expiration", Value: dateOrNil(expiry)},
 	}}})
 	if err != nil {
-		return false, wrap(ctx, "compare and set", err)
+		return false, wrapKey(ctx, "compare and set", key, err)
 	}
 	return res.MatchedCount > 0, nil
 }
@@ -429,7 +487,7 @@ func (s *Store) insertIfAbsent(ctx context.Context, key string, data []byte, exp
 	}
 	expired := bson.D{{Key: "id", Value: key}, {Key: "expiration", Value: bson.D{{Key: "$lte", Value: bson.NewDateTimeFromTime(now)}}}}
 	if _, err := s.coll.DeleteMany(ctx, expired); err != nil {
-		return false, wrap(ctx, "compare and set", err)
+		return false, wrapKey(ctx, "compare and set", key, err)
 	}
 	if del {
 		err := s.coll.FindOne(ctx, liveFilter(key, now), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
@@ -437,7 +495,7 @@ func (s *Store) insertIfAbsent(ctx context.Context, key string, data []byte, exp
 			return true, nil
 		}
 		if err != nil {
-			return false, wrap(ctx, "compare and set", err)
+			return false, wrapKey(ctx, "compare and set", key, err)
 		}
 		return false, nil
 	}
@@ -446,7 +504,7 @@ func (s *Store) insertIfAbsent(ctx context.Context, key string, data []byte, exp
 		return false, nil
 	}
 	if err != nil {
-		return false, wrap(ctx, "compare and set", err)
+		return false, wrapKey(ctx, "compare and set", key, err)
 	}
 	return true, nil
 }
@@ -490,6 +548,37 @@ func dateOrNil(t time.Time) *bson.DateTime {
 	}
 	d := bson.NewDateTimeFromTime(t)
 	return &d
+}
+
+// FlaskSessionBackend returns "mongodb", the SESSION_TYPE of Flask-Session
+// whose layout the store uses.
+func (s *Store) FlaskSessionBackend() string { return "mongodb" }
+
+// fingerprint names a key in messages without revealing it: "key#" and the
+// first 8 hex digits of its SHA-256.
+func fingerprint(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "key#" + hex.EncodeToString(sum[:4])
+}
+
+// scrubbed is an error whose message has the key replaced by its
+// fingerprint; it unwraps to the original.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
+
+// wrapKey is wrap for errors about key: the driver quotes the key in some
+// messages (E11000 duplicate key … dup key: { id: "…" }).
+func wrapKey(ctx context.Context, op, key string, err error) error {
+	err = wrap(ctx, op, err)
+	if key != "" && strings.Contains(err.Error(), key) {
+		return &scrubbed{msg: strings.ReplaceAll(err.Error(), key, fingerprint(key)), err: err}
+	}
+	return err
 }
 
 // wrap prefixes err and makes sure a cancelled or expired ctx is visible to

@@ -8,10 +8,11 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/coatcheck/coatcheck/internal/testvectors"
 	"github.com/coatcheck/coatcheck/pyval"
 )
 
-const vectorsPath = "../../shared/vectors/flask_session_redis_vectors.json"
+var vectorsPath = testvectors.Path(testvectors.SessionRedis)
 
 type redisVectors struct {
 	Vectors []struct {
@@ -47,13 +48,7 @@ type vectorPickle struct {
 
 func loadVectors(t testing.TB) (*redisVectors, []vectorPickle) {
 	t.Helper()
-	raw, err := os.ReadFile(vectorsPath)
-	if err != nil {
-		if os.Getenv("COATCHECK_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("shared vectors: %v", err)
-		}
-		t.Skipf("shared vectors not available: %v", err)
-	}
+	raw := testvectors.Read(t, testvectors.SessionRedis)
 	var rv redisVectors
 	if err := json.Unmarshal(raw, &rv); err != nil {
 		t.Fatal(err)

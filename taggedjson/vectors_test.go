@@ -8,15 +8,15 @@ import (
 	"io"
 	"math"
 	"math/big"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coatcheck/coatcheck/internal/testvectors"
 	"github.com/coatcheck/coatcheck/pyval"
 )
 
-const vectorsPath = "../../shared/vectors/flask_cookie_vectors.json"
+var vectorsPath = testvectors.Path(testvectors.Cookie)
 
 type cookieVector struct {
 	ID                string `json:"id"`
@@ -42,13 +42,7 @@ type vectorFile struct {
 
 func loadVectors(tb testing.TB) *vectorFile {
 	tb.Helper()
-	raw, err := os.ReadFile(vectorsPath)
-	if err != nil {
-		if os.Getenv("COATCHECK_REQUIRE_INTEGRATION") != "" {
-			tb.Fatalf("vectors: %v", err)
-		}
-		tb.Skipf("vectors not available: %v", err)
-	}
+	raw := testvectors.Read(tb, testvectors.Cookie)
 	var vf vectorFile
 	if err := json.Unmarshal(raw, &vf); err != nil {
 		tb.Fatalf("vectors: %v", err)

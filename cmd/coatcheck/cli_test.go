@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/coatcheck/coatcheck/internal/testvectors"
 )
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
@@ -43,13 +44,7 @@ type cookieVectors struct {
 }
 
 func loadCookieVectors(t *testing.T) *cookieVectors {
-	b, err := os.ReadFile("../../../shared/vectors/flask_cookie_vectors.json")
-	if err != nil {
-		if os.Getenv("COATCHECK_REQUIRE_INTEGRATION") == "" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
+	b := testvectors.Read(t, testvectors.Cookie)
 	var v cookieVectors
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -115,11 +116,31 @@ func Naive(d time.Duration) string {
 	return time.Now().UTC().Add(d).Format("2006-01-02 15:04:05.000000")
 }
 
-// FlaskLayout checks the row a Set writes: the key as given, the bytes as
-// given, the expiry as naive UTC (read back as text by expiryText, an SQL
+// FlaskLayout checks the columns (columns: a query of (name, type) rows
+// for the table name as its parameter; want: the accepted types of each)
+// and the row a Set writes: the key as given, the bytes as given, the
+// expiry as naive UTC (read back as text by expiryText, an SQL
 // expression), a zero expiry as NULL.
-func FlaskLayout(t *testing.T, s *sqlstore.Store, r Raw, expiryText string) {
+func FlaskLayout(t *testing.T, s *sqlstore.Store, r Raw, columns string, want map[string][]string, expiryText string) {
 	ctx := context.Background()
+	rows, err := r.DB.QueryContext(ctx, r.q(columns), r.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			t.Fatal(err)
+		}
+		cols[name] = typ
+	}
+	for name, types := range want {
+		if !slices.Contains(types, cols[name]) {
+			t.Errorf("column %s: type %q, want one of %q (all: %v)", name, cols[name], types, cols)
+		}
+	}
 	// A zone far from UTC makes a zone mistake visible.
 	expiry := time.Now().Add(time.Hour).In(time.FixedZone("UTC+9", 9*3600))
 	value := []byte("\x82\xaa_permanent\xc3\xa7user_id\x2a\x00\xff")
