@@ -141,3 +141,33 @@ func TestKeygenAndUsage(t *testing.T) {
 		t.Errorf("sign without key: exit %d", code)
 	}
 }
+
+func TestVersionAndUnknownInput(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "version")
+	if code != 0 || !regexp.MustCompile(`^coatcheck (\(devel\)|v\S+)\n$`).MatchString(out) {
+		t.Errorf("version: %d %q", code, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"--frob"}, `unknown flag "--frob"`},
+		{[]string{"cookie"}, "missing subcommand"},
+		{[]string{"cookie", "eat"}, `unknown subcommand "eat"`},
+		{[]string{"cookie", "decode", "--frob", "x"}, "flag provided but not defined: -frob"},
+	} {
+		code, out, errs := runCLI(t, nil, tc.args...)
+		if code != 2 || out != "" || !strings.Contains(errs, tc.want) {
+			t.Errorf("%q: code %d out %q stderr %q, want exit 2 and %q", tc.args, code, out, errs, tc.want)
+		}
+	}
+}
+
+func TestCookieDecodeSignedInTheFuture(t *testing.T) {
+	// signed at 1700000000 (2023-11-14T22:13:20Z), checked 100 s earlier
+	code, _, errs := runCLI(t, nil, "cookie", "decode", "--key", "dev-secret-key", "--now", "1699999900", "eyJ1c2VyX2lkIjo0Mn0.ZVPxAA.tfs1XJDK6i-qRamcxAFwBWdY-u8")
+	if code != 1 || !strings.Contains(errs, "signed in the future: at 2023-11-14T22:13:20Z, 100 seconds after now") || strings.Contains(errs, "age -") {
+		t.Errorf("code %d stderr %q", code, errs)
+	}
+}

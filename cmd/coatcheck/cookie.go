@@ -150,6 +150,12 @@ func cookieDecode(args []string, stdout, stderr io.Writer) int {
 	}
 	m, _, err := codec.Decode(value, k.time())
 	if err != nil {
+		var ee *itsdangerous.ExpiredError
+		if errors.As(err, &ee) && ee.Age < 0 {
+			fmt.Fprintf(stderr, "coatcheck: expired: signed in the future: at %s, %d seconds after now (%s); check the clocks or --now\n",
+				ee.SignedAt.UTC().Format(time.RFC3339), -ee.Age, k.time().UTC().Format(time.RFC3339))
+			return 1
+		}
 		fmt.Fprintf(stderr, "coatcheck: %s: %v\n", rejection(err), err)
 		return 1
 	}

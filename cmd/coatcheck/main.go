@@ -3,6 +3,7 @@
 // sessions and runs a demo web app.
 //
 //	coatcheck keygen
+//	coatcheck version
 //	coatcheck cookie decode [--key K | --key-hex H] [--fallback-key K]... [--salt S] [--max-age SECONDS] [--now UNIX] COOKIE
 //	coatcheck cookie sign (--key K | --key-hex H) [--salt S] [--now UNIX] TAGGED_JSON
 //	coatcheck sessions list | show ID | delete ID | purge-expired
@@ -25,11 +26,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
 const usage = `usage:
   coatcheck keygen
+  coatcheck version
   coatcheck cookie decode [--key K | --key-hex H] [--fallback-key K]... [--salt S] [--max-age SECONDS] [--now UNIX] COOKIE
   coatcheck cookie sign (--key K | --key-hex H) [--salt S] [--now UNIX] TAGGED_JSON
   coatcheck sessions list | show ID | delete ID | purge-expired
@@ -55,9 +59,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch args[0] {
 	case "keygen":
 		return keygen(stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "coatcheck", version())
+		return 0
 	case "cookie":
 		if len(args) < 2 {
-			break
+			fmt.Fprint(stderr, "coatcheck: cookie: missing subcommand (decode or sign)\n\n", usage)
+			return 2
 		}
 		switch args[1] {
 		case "decode":
@@ -65,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		case "sign":
 			return cookieSign(args[2:], stdout, stderr)
 		}
+		fmt.Fprintf(stderr, "coatcheck: cookie: unknown subcommand %q (want decode or sign)\n\n%s", args[1], usage)
+		return 2
 	case "sessions":
 		return sessionsCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "demo":
@@ -73,6 +83,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprint(stderr, usage)
+	if strings.HasPrefix(args[0], "-") {
+		fmt.Fprintf(stderr, "coatcheck: unknown flag %q (flags follow the command)\n\n%s", args[0], usage)
+	} else {
+		fmt.Fprintf(stderr, "coatcheck: unknown command %q\n\n%s", args[0], usage)
+	}
 	return 2
+}
+
+// version is the module version of the binary ("v0.1.0" when installed with
+// go install ...@v0.1.0), or "(devel)" for a build from a checkout.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Version == "" {
+		return "(devel)"
+	}
+	return bi.Main.Version
 }
