@@ -48,7 +48,8 @@ func NewTable(t *testing.T, r Raw) Raw {
 }
 
 // Run runs, each on a fresh table of r.DB, the storetest conformance
-// suite, RunTwoClients, RunCleanup, RunSessions, Touch and CompareAndSet.
+// suite, RunTwoClients, RunCleanup, RunSessions, RunUserIndex, Touch and
+// CompareAndSet.
 // newStore returns a store with the given options on its own connections
 // (two calls are two clients); Close is registered by newStore.
 func Run(t *testing.T, r Raw, newStore func(t *testing.T, opts sqlstore.Options) *sqlstore.Store) {
@@ -65,6 +66,7 @@ func Run(t *testing.T, r Raw, newStore func(t *testing.T, opts sqlstore.Options)
 	t.Run("Conformance", func(t *testing.T) { storetest.Run(t, store(fresh(t), -1)) })
 	t.Run("TwoClients", func(t *testing.T) { r := fresh(t); storetest.RunTwoClients(t, store(r, -1), store(r, -1)) })
 	t.Run("Sessions", func(t *testing.T) { storetest.RunSessions(t, store(fresh(t), -1)) })
+	t.Run("UserIndex", func(t *testing.T) { storetest.RunUserIndex(t, store(fresh(t), -1)) })
 	t.Run("KeysAreExact", func(t *testing.T) { KeysAreExact(t, store(fresh(t), -1)(t)) })
 	t.Run("Touch", func(t *testing.T) { Touch(t, store(fresh(t), -1)(t).(*sqlstore.Store)) })
 	t.Run("CompareAndSet", func(t *testing.T) {
