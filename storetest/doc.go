@@ -78,7 +78,7 @@
 //     the server hangs or is down, every method with a 300 ms deadline
 //     returns an error within the deadline plus 1.5 s, never a fake "not
 //     found" or success; after Restore the store recovers within 5 s with
-//     its data intact. About 3 s.
+//     its data intact. 2-5 s against a local server.
 //   - RunTwoClients: two independent clients of one backend see each
 //     other's writes, and Get + CompareAndSet counters across both lose no
 //     increment. Well under a second on a local server.

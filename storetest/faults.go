@@ -93,7 +93,8 @@ const (
 //
 // The calls made during the faults that write touch other keys than the
 // one checked after Restore, since a write that timed out may still land
-// when the network comes back. The whole check takes about 3 s.
+// when the network comes back. The whole check takes 2-5 s against a
+// local server (most of it waiting for deadlines and reconnections).
 func RunFaults(t *testing.T, target string, newStore func(t *testing.T, addr string) coatcheck.Store) {
 	t.Helper()
 	r := newRep(t)
