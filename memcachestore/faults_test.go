@@ -46,6 +46,13 @@ func TestSessions(t *testing.T) {
 	storetest.RunSessions(t, func(t *testing.T) coatcheck.Store { return New(c, Options{}) })
 }
 
+// TestUserIndex: memcached cannot list, but the per-user index needs no
+// listing: revoking a user works here too.
+func TestUserIndex(t *testing.T) {
+	c := openClient(t)
+	storetest.RunUserIndex(t, func(t *testing.T) coatcheck.Store { return New(c, Options{}) })
+}
+
 // TestMaxInFlight: while memcached hangs, callers return at their
 // deadline, at most MaxInFlight abandoned calls run at once, and they end
 // within the client's Timeout, leaving no goroutines behind.

@@ -97,6 +97,9 @@ func TestSessions(t *testing.T) {
 	pooled := c.Database(coll.Database().Name()).Collection(coll.Name())
 	s, _ := openStore(t, pooled)
 	storetest.RunSessions(t, func(t *testing.T) coatcheck.Store { return s })
+	t.Run("UserIndex", func(t *testing.T) {
+		storetest.RunUserIndex(t, func(t *testing.T) coatcheck.Store { return s })
+	})
 }
 
 // TestErrorsOmitKey: a duplicate-key error (the driver quotes the key in

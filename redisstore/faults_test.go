@@ -56,6 +56,12 @@ func TestSessions(t *testing.T) {
 	storetest.RunSessions(t, func(t *testing.T) coatcheck.Store { return New(c, Options{}) })
 }
 
+// TestUserIndex: the per-user index (compare-and-set entries) on Redis.
+func TestUserIndex(t *testing.T) {
+	c := openSingle(t)
+	storetest.RunUserIndex(t, func(t *testing.T) coatcheck.Store { return New(c, Options{}) })
+}
+
 // TestContextTimeoutWarning: New warns about a client built without
 // ContextTimeoutEnabled, of every type whose options it can read, and
 // stays quiet with it.
