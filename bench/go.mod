@@ -2,16 +2,11 @@ module github.com/coatcheck/coatcheck/bench
 
 go 1.24.0
 
-replace (
-	github.com/coatcheck/coatcheck => ../
-	github.com/coatcheck/coatcheck/redisstore => ../redisstore
-)
-
 require (
 	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c
 	github.com/alexedwards/scs/v2 v2.9.0
-	github.com/coatcheck/coatcheck v0.0.0
-	github.com/coatcheck/coatcheck/redisstore v0.0.0
+	github.com/coatcheck/coatcheck v0.1.0
+	github.com/coatcheck/coatcheck/redisstore v0.1.0
 	github.com/gorilla/sessions v1.4.0
 	github.com/redis/go-redis/v9 v9.18.0
 )

@@ -2,21 +2,9 @@ module github.com/coatcheck/coatcheck/cmd
 
 go 1.24
 
-replace (
-	github.com/coatcheck/coatcheck => ../
-	github.com/coatcheck/coatcheck/dynamostore => ../dynamostore
-	github.com/coatcheck/coatcheck/flaskconfig => ../flaskconfig
-	github.com/coatcheck/coatcheck/memcachestore => ../memcachestore
-	github.com/coatcheck/coatcheck/mongostore => ../mongostore
-	github.com/coatcheck/coatcheck/mysqlstore => ../mysqlstore
-	github.com/coatcheck/coatcheck/pgstore => ../pgstore
-	github.com/coatcheck/coatcheck/redisstore => ../redisstore
-	github.com/coatcheck/coatcheck/sqlitestore => ../sqlitestore
-)
-
 require (
-	github.com/coatcheck/coatcheck v0.0.0
-	github.com/coatcheck/coatcheck/flaskconfig v0.0.0
+	github.com/coatcheck/coatcheck v0.1.0
+	github.com/coatcheck/coatcheck/flaskconfig v0.1.0
 )
 
 require (
@@ -39,13 +27,13 @@ require (
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/coatcheck/coatcheck/dynamostore v0.0.0 // indirect
-	github.com/coatcheck/coatcheck/memcachestore v0.0.0 // indirect
-	github.com/coatcheck/coatcheck/mongostore v0.0.0 // indirect
-	github.com/coatcheck/coatcheck/mysqlstore v0.0.0 // indirect
-	github.com/coatcheck/coatcheck/pgstore v0.0.0 // indirect
-	github.com/coatcheck/coatcheck/redisstore v0.0.0 // indirect
-	github.com/coatcheck/coatcheck/sqlitestore v0.0.0 // indirect
+	github.com/coatcheck/coatcheck/dynamostore v0.1.0 // indirect
+	github.com/coatcheck/coatcheck/memcachestore v0.1.0 // indirect
+	github.com/coatcheck/coatcheck/mongostore v0.1.0 // indirect
+	github.com/coatcheck/coatcheck/mysqlstore v0.1.0 // indirect
+	github.com/coatcheck/coatcheck/pgstore v0.1.0 // indirect
+	github.com/coatcheck/coatcheck/redisstore v0.1.0 // indirect
+	github.com/coatcheck/coatcheck/sqlitestore v0.1.0 // indirect
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/go-sql-driver/mysql v1.9.3 // indirect

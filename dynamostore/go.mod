@@ -6,7 +6,7 @@ require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.1
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.74.0
-	github.com/coatcheck/coatcheck v0.0.0-00010101000000-000000000000
+	github.com/coatcheck/coatcheck v0.1.0
 )
 
 require (
@@ -17,4 +17,3 @@ require (
 	github.com/aws/smithy-go v1.28.9 // indirect
 )
 
-replace github.com/coatcheck/coatcheck => ../

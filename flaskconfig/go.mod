@@ -2,31 +2,20 @@ module github.com/coatcheck/coatcheck/flaskconfig
 
 go 1.24
 
-replace (
-	github.com/coatcheck/coatcheck => ../
-	github.com/coatcheck/coatcheck/dynamostore => ../dynamostore
-	github.com/coatcheck/coatcheck/memcachestore => ../memcachestore
-	github.com/coatcheck/coatcheck/mongostore => ../mongostore
-	github.com/coatcheck/coatcheck/mysqlstore => ../mysqlstore
-	github.com/coatcheck/coatcheck/pgstore => ../pgstore
-	github.com/coatcheck/coatcheck/redisstore => ../redisstore
-	github.com/coatcheck/coatcheck/sqlitestore => ../sqlitestore
-)
-
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.19
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.1
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.74.0
 	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c
-	github.com/coatcheck/coatcheck v0.0.0
-	github.com/coatcheck/coatcheck/dynamostore v0.0.0
-	github.com/coatcheck/coatcheck/memcachestore v0.0.0
-	github.com/coatcheck/coatcheck/mongostore v0.0.0
-	github.com/coatcheck/coatcheck/mysqlstore v0.0.0
-	github.com/coatcheck/coatcheck/pgstore v0.0.0
-	github.com/coatcheck/coatcheck/redisstore v0.0.0
-	github.com/coatcheck/coatcheck/sqlitestore v0.0.0
+	github.com/coatcheck/coatcheck v0.1.0
+	github.com/coatcheck/coatcheck/dynamostore v0.1.0
+	github.com/coatcheck/coatcheck/memcachestore v0.1.0
+	github.com/coatcheck/coatcheck/mongostore v0.1.0
+	github.com/coatcheck/coatcheck/mysqlstore v0.1.0
+	github.com/coatcheck/coatcheck/pgstore v0.1.0
+	github.com/coatcheck/coatcheck/redisstore v0.1.0
+	github.com/coatcheck/coatcheck/sqlitestore v0.1.0
 	github.com/go-sql-driver/mysql v1.9.3
 	github.com/jackc/pgx/v5 v5.7.6
 	github.com/redis/go-redis/v9 v9.18.0

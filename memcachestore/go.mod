@@ -4,7 +4,6 @@ go 1.23
 
 require (
 	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c
-	github.com/coatcheck/coatcheck v0.0.0-00010101000000-000000000000
+	github.com/coatcheck/coatcheck v0.1.0
 )
 
-replace github.com/coatcheck/coatcheck => ../

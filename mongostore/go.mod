@@ -3,7 +3,7 @@ module github.com/coatcheck/coatcheck/mongostore
 go 1.23
 
 require (
-	github.com/coatcheck/coatcheck v0.0.0
+	github.com/coatcheck/coatcheck v0.1.0
 	go.mongodb.org/mongo-driver/v2 v2.8.2
 )
 
@@ -19,4 +19,3 @@ require (
 )
 
 // Only the tests import the core (for storetest); the store does not.
-replace github.com/coatcheck/coatcheck => ../

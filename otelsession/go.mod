@@ -3,7 +3,7 @@ module github.com/coatcheck/coatcheck/otelsession
 go 1.26.0
 
 require (
-	github.com/coatcheck/coatcheck v0.0.0-00010101000000-000000000000
+	github.com/coatcheck/coatcheck v0.1.0
 	go.opentelemetry.io/otel v1.43.0
 	go.opentelemetry.io/otel/metric v1.43.0
 	go.opentelemetry.io/otel/sdk v1.43.0
@@ -20,4 +20,3 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 )
 
-replace github.com/coatcheck/coatcheck => ../

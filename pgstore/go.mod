@@ -3,7 +3,7 @@ module github.com/coatcheck/coatcheck/pgstore
 go 1.23.0
 
 require (
-	github.com/coatcheck/coatcheck v0.0.0-00010101000000-000000000000
+	github.com/coatcheck/coatcheck v0.1.0
 	github.com/jackc/pgx/v5 v5.7.6
 )
 
@@ -16,4 +16,3 @@ require (
 	golang.org/x/text v0.24.0 // indirect
 )
 
-replace github.com/coatcheck/coatcheck => ../

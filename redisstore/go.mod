@@ -3,7 +3,7 @@ module github.com/coatcheck/coatcheck/redisstore
 go 1.23
 
 require (
-	github.com/coatcheck/coatcheck v0.0.0-00010101000000-000000000000
+	github.com/coatcheck/coatcheck v0.1.0
 	github.com/redis/go-redis/v9 v9.18.0
 )
 
@@ -13,4 +13,3 @@ require (
 	go.uber.org/atomic v1.11.0 // indirect
 )
 
-replace github.com/coatcheck/coatcheck => ../

@@ -3,7 +3,7 @@ module github.com/coatcheck/coatcheck/sqlitestore
 go 1.23.0
 
 require (
-	github.com/coatcheck/coatcheck v0.0.0-00010101000000-000000000000
+	github.com/coatcheck/coatcheck v0.1.0
 	modernc.org/sqlite v1.39.0
 )
 
@@ -20,4 +20,3 @@ require (
 	modernc.org/memory v1.11.0 // indirect
 )
 
-replace github.com/coatcheck/coatcheck => ../

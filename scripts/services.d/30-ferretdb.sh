@@ -9,7 +9,7 @@ service_ferretdb_up() {
     if [ ! -x "$bin" ] || [ -n "$(find "$src" -maxdepth 1 \( -name '*.go' -o -name go.mod -o -name go.sum \) -newer "$bin" 2>/dev/null)" ]; then
       cc_log "building FerretDB (tools/ferretdb; the first build takes a few minutes)"
       mkdir -p "$COATCHECK_RUN_DIR/bin"
-      (cd "$src" && go build -o "$bin.tmp" . && mv -f "$bin.tmp" "$bin") || { cc_log "FerretDB build failed"; return 1; }
+      (cd "$src" && GOWORK=off go build -o "$bin.tmp" . && mv -f "$bin.tmp" "$bin") || { cc_log "FerretDB build failed"; return 1; }
     fi
     cc_log "starting FerretDB on 127.0.0.1:$port"
     mkdir -p "$COATCHECK_RUN_DIR/ferretdb-data"
