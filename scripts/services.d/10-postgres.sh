@@ -7,6 +7,7 @@ service_postgres_up() {
     if [ -z "$v" ]; then cc_log "no PostgreSQL cluster found"; return 1; fi
     cc_log "starting PostgreSQL $v"
     pg_ctlcluster --skip-systemctl-redirect "$v" main start || return 1
+    cc_started postgres pg_ctlcluster --skip-systemctl-redirect "$v" main stop
     for _ in $(seq 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
   fi
   if ! psql -h 127.0.0.1 -U postgres -Atc "select 1" test >/dev/null 2>&1; then
