@@ -14,6 +14,8 @@
 # module with its time and ends with "N passed, N failed, N skipped" counted
 # from the test events of `go test -json`; exits non-zero if a test or a
 # build failed. Without package patterns in the arguments, ./... is tested.
+# Last comes scripts/installtest.sh (module "install"): go get and go install
+# of the modules from a local proxy built from the working tree.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -36,7 +38,7 @@ done
 
 # Modules: every one in go.work (tools/ holds test servers, built by services.sh).
 mods=$(sed -n '/^use (/,/^)/{s/^[[:space:]]*\.\/\{0,1\}//p}' go.work | sed 's/^$/./; s/^)$//' | grep -v '^$')
-if [ -n "${COATCHECK_MODULES:-}" ]; then mods=${COATCHECK_MODULES//,/ }; fi
+if [ -n "${COATCHECK_MODULES:-}" ]; then mods=$(echo "${COATCHECK_MODULES//,/ }" | tr ' ' '\n' | grep -vx install); fi
 
 t0=$SECONDS
 echo "test.sh: downloading modules"
@@ -71,6 +73,18 @@ for m in $mods; do
     sed 's/^/    /' "$f.err" | tail -40
   fi
 done
+# The install test: modules from a local proxy, as a user's go get sees them.
+if [ -z "${COATCHECK_MODULES:-}" ] || [[ " $COATCHECK_MODULES " == *" install "* ]]; then
+  ts=$SECONDS
+  if bash scripts/installtest.sh >"$out/install.log" 2>&1; then
+    printf '%-5s %-16s %4ds  %s\n' ok install $((SECONDS - ts)) "go get + go install from a local module proxy"
+    passed=$((passed + 1))
+  else
+    printf '%-5s %-16s %4ds\n' FAIL install $((SECONDS - ts))
+    sed 's/^/    /' "$out/install.log" | tail -30
+    failed=$((failed + 1)) fail=1
+  fi
+fi
 t_tests=$((SECONDS - t_tests))
 rm -rf "$out"
 echo "time: services ${t_services}s, module download ${t_download}s, tests ${t_tests}s, total $((SECONDS - t_start))s"
