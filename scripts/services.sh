@@ -93,7 +93,8 @@ cc_services_up() {
     (
       t=$SECONDS
       "service_${s//-/_}_up" || exit 1
-      export -p | grep ' COATCHECK_' >"$_cc_run/env.$s"
+      # `export` lines: sourcing `declare -x` inside a function would make locals
+      export -p | sed -n 's/^declare -x \(COATCHECK_[A-Za-z0-9_]*=\)/export \1/p' >"$_cc_run/env.$s"
       cc_log "$s ready ($((SECONDS - t))s)"
     ) &
     pids+=($!)

@@ -27,6 +27,7 @@ export COATCHECK_REQUIRE_INTEGRATION="${COATCHECK_REQUIRE_INTEGRATION:-1}"
 source scripts/services.sh </dev/null
 services_rc=$?
 trap cc_services_down EXIT
+trap 'exit 130' INT TERM
 t_services=$((SECONDS - t_start))
 
 args=("$@")
