@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -195,17 +194,6 @@ func TestLateWriteKeptOnCookie(t *testing.T) {
 		t.Fatalf("cookie session: %q", b)
 	}
 	<-errs
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(b)
 }
 
 // failStore fails every call, as an unreachable backend does.
