@@ -8,4 +8,3 @@ require (
 )
 
 require filippo.io/edwards25519 v1.1.0 // indirect
-

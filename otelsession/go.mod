@@ -19,4 +19,3 @@ require (
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
-

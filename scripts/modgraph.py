@@ -53,7 +53,7 @@ def rewrite(text, version):
         if m and (in_rep or s.startswith("replace ")) and is_sibling(m.group(1)):
             continue
         out.append(ln)
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(out))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).rstrip("\n") + "\n"
 
 def main():
     version = sys.argv[1]
