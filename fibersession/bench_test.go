@@ -56,7 +56,7 @@ func benchFiber(b *testing.B, mw fiber.Handler, get func(fiber.Ctx, string) (any
 }
 
 func coatcheckAccess(c fiber.Ctx, k string) (any, bool) { return fibersession.FromCtx(c).Get(k) }
-func coatcheckSet(c fiber.Ctx, k string, v any)        { fibersession.FromCtx(c).Set(k, v) }
+func coatcheckSet(c fiber.Ctx, k string, v any)         { fibersession.FromCtx(c).Set(k, v) }
 
 func BenchmarkCoatcheckCookie(b *testing.B) {
 	benchFiber(b, fibersession.Middleware(newManager(b, nil)), coatcheckAccess, coatcheckSet)
@@ -75,4 +75,3 @@ func BenchmarkFiberSession(b *testing.B) {
 		},
 		func(c fiber.Ctx, k string, v any) { session.FromContext(c).Set(k, v) })
 }
-
