@@ -6,8 +6,9 @@
 //	coatcheck version
 //	coatcheck cookie decode [--key K | --key-hex H] [--fallback-key K]... [--salt S] [--max-age SECONDS] [--now UNIX] COOKIE
 //	coatcheck cookie sign (--key K | --key-hex H) [--salt S] [--now UNIX] TAGGED_JSON
-//	coatcheck sessions list | show ID | delete ID | purge-expired
+//	coatcheck sessions list [--user NAME] | show ID | delete ID | revoke --user NAME | purge-expired
 //	coatcheck demo [--addr 127.0.0.1:8080]
+//	coatcheck admin [--addr 127.0.0.1:8081]   (COATCHECK_ADMIN_TOKEN required)
 //
 // The sessions and demo commands read Flask's and Flask-Session's settings
 // from the environment: SECRET_KEY, SECRET_KEY_FALLBACKS (comma-separated),
@@ -36,8 +37,9 @@ const usage = `usage:
   coatcheck version
   coatcheck cookie decode [--key K | --key-hex H] [--fallback-key K]... [--salt S] [--max-age SECONDS] [--now UNIX] COOKIE
   coatcheck cookie sign (--key K | --key-hex H) [--salt S] [--now UNIX] TAGGED_JSON
-  coatcheck sessions list | show ID | delete ID | purge-expired
+  coatcheck sessions list [--user NAME] | show ID | delete ID | revoke --user NAME | purge-expired
   coatcheck demo [--addr 127.0.0.1:8080]
+  coatcheck admin [--addr 127.0.0.1:8081]   (needs COATCHECK_ADMIN_TOKEN)
 
 Settings for sessions and demo come from the environment, with Flask's and
 Flask-Session's names (SECRET_KEY, SESSION_TYPE, SESSION_REDIS, ...).
@@ -79,6 +81,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return sessionsCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "demo":
 		return demoCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "admin":
+		return adminCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -50,3 +50,15 @@ func TestSessionsRevokeUser(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminRefusesWithoutToken: the operator page is never open by
+// default.
+func TestAdminRefusesWithoutToken(t *testing.T) {
+	code, _, errs := runCLI(t, map[string]string{"SESSION_TYPE": "memory", "SECRET_KEY": "k"}, "admin", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(errs, "COATCHECK_ADMIN_TOKEN") {
+		t.Errorf("admin without a token: exit %d, %q", code, errs)
+	}
+	if code, _, errs = runCLI(t, map[string]string{}, "admin", "--nope"); code != 2 {
+		t.Errorf("admin --nope: exit %d, %q", code, errs)
+	}
+}
