@@ -2,10 +2,12 @@ module github.com/coatcheck/coatcheck/echosession
 
 go 1.26.0
 
-require github.com/coatcheck/coatcheck v0.1.0
+require (
+	github.com/coatcheck/coatcheck v0.1.0
+	github.com/labstack/echo/v4 v4.16.5
+)
 
 require (
-	github.com/labstack/echo/v4 v4.16.5 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
 	github.com/mattn/go-isatty v0.0.22 // indirect
