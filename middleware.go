@@ -72,6 +72,9 @@ func (m *Manager) save(r *http.Request, s *Session, h http.Header) error {
 func (m *Manager) finish(r *http.Request, s *Session) error {
 	s.mu.Lock()
 	late := s.committed && s.writes > s.committedWrites && s.err == nil && !s.null
+	if !late {
+		s.finished = true
+	}
 	s.mu.Unlock()
 	if !late {
 		return nil
@@ -82,14 +85,15 @@ func (m *Manager) finish(r *http.Request, s *Session) error {
 	} else {
 		err = ErrResponseStarted
 	}
-	if err == nil {
-		return nil
-	}
 	s.mu.Lock()
-	if s.err == nil {
+	s.finished = true
+	if err != nil && s.err == nil {
 		s.err = err
 	}
 	s.mu.Unlock()
+	if err == nil {
+		return nil
+	}
 	m.logFailure(r, err, 0)
 	return err
 }

@@ -68,6 +68,7 @@ type Session struct {
 	modified  bool
 	accessed  bool
 	committed bool // the session was saved into the response headers
+	finished  bool // the middleware is done with it: later writes are lost
 
 	renewed     bool // Renew called: new id at save
 	destroyed   bool
@@ -148,6 +149,14 @@ func (s *Session) write() bool {
 			s.err = ErrNoSecretKey
 		}
 		return false
+	}
+	if s.finished && s.err == nil {
+		// after the middleware's last save (an outer middleware writing
+		// once the inner chain returned): nothing will save it, so say so
+		s.err = fmt.Errorf("%w: the session was changed after the middleware finished with it", ErrResponseStarted)
+		if s.m != nil {
+			s.m.logFailure(s.r, s.err, 0)
+		}
 	}
 	return s.err == nil
 }

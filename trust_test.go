@@ -718,3 +718,22 @@ func TestObserver(t *testing.T) {
 		t.Errorf("events: %v", events)
 	}
 }
+
+// TestWriteAfterFinishIsReported: an outer middleware that changes the
+// session after the inner chain (and the session middleware) returned is
+// told (Err, log), never silently dropped.
+func TestWriteAfterFinishIsReported(t *testing.T) {
+	logs := &logBuffer{}
+	e := newServerEnv(t, coatcheck.Config{})
+	m := coatcheck.MustNew(coatcheck.Config{Store: e.store, Logger: logs.logger()})
+	var s *coatcheck.Session
+	inner := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s = coatcheck.FromRequest(r)
+		s.Set("a", 1)
+	}))
+	inner.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	s.Set("b", 2) // after Handler returned
+	if !errors.Is(s.Err(), coatcheck.ErrResponseStarted) || !strings.Contains(logs.String(), "after the middleware finished") {
+		t.Errorf("a write after the middleware finished: Err %v, log %q", s.Err(), logs.String())
+	}
+}
