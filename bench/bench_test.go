@@ -268,6 +268,33 @@ func BenchmarkCoatcheckCookieWrite(b *testing.B) {
 	run(b, m.Handler(ccWrite(s, false)), template(""), s, wantUser, nil, setsCookie)
 }
 
+// BenchmarkCoatcheckEncCookieRead: as CoatcheckCookieRead, with
+// Config.EncryptCookies (AES-256-GCM sealed cookie, Go-only).
+func BenchmarkCoatcheckEncCookieRead(b *testing.B) {
+	m := ccManager(b, coatcheck.Config{EncryptCookies: true})
+	s := &seen{}
+	run(b, m.Handler(ccRead(s)), template(ccCookie(b, m, false)), s, wantUser, nil, noCookie)
+}
+
+// BenchmarkCoatcheckEncCookieWrite: as CoatcheckCookieWrite, with
+// Config.EncryptCookies.
+func BenchmarkCoatcheckEncCookieWrite(b *testing.B) {
+	m := ccManager(b, coatcheck.Config{EncryptCookies: true})
+	s := &seen{}
+	run(b, m.Handler(ccWrite(s, false)), template(""), s, wantUser, nil, setsCookie)
+}
+
+// BenchmarkCoatcheckCookieReadStoreTimeout: CoatcheckCookieRead with
+// ServerConfig.StoreTimeout at 1 ns. The store deadline is for server-side
+// stores; if the cookie path derived a deadline context this would cost a
+// timer per request (and a 1 ns deadline would expire at once). Compared with
+// CoatcheckCookieRead (default 3 s) in the same rounds.
+func BenchmarkCoatcheckCookieReadStoreTimeout(b *testing.B) {
+	m := ccManager(b, coatcheck.Config{Server: coatcheck.ServerConfig{StoreTimeout: time.Nanosecond}})
+	s := &seen{}
+	run(b, m.Handler(ccRead(s)), template(ccCookie(b, m, false)), s, wantUser, nil, noCookie)
+}
+
 // BenchmarkCoatcheckUntouched: the handler never touches its session.
 func BenchmarkCoatcheckUntouched(b *testing.B) {
 	no := false
@@ -357,7 +384,7 @@ func ccServerWrite(b *testing.B, m *coatcheck.Manager, hook *countHook) {
 }
 
 func ccMemManager(b *testing.B) *coatcheck.Manager {
-	st := ccmem.New()
+	st := ccmem.New(ccmem.Options{})
 	b.Cleanup(func() { st.Close() })
 	return ccManager(b, coatcheck.Config{Store: st})
 }
@@ -370,9 +397,14 @@ func BenchmarkCoatcheckMemRead(b *testing.B) { ccServerRead(b, ccMemManager(b), 
 func BenchmarkCoatcheckMemWrite(b *testing.B) { ccServerWrite(b, ccMemManager(b), nil) }
 
 func ccRedisManager(b *testing.B) (*coatcheck.Manager, *countHook) {
+	return ccRedisManagerWith(b, coatcheck.ServerConfig{})
+}
+
+func ccRedisManagerWith(b *testing.B, sc coatcheck.ServerConfig) (*coatcheck.Manager, *countHook) {
 	prefix := "ccbench:" + rand.Text()[:8] + ":"
 	c, hook := redisClient(b, prefix)
-	return ccManager(b, coatcheck.Config{Store: redisstore.New(c, redisstore.Options{}), Server: coatcheck.ServerConfig{KeyPrefix: prefix}}), hook
+	sc.KeyPrefix = prefix
+	return ccManager(b, coatcheck.Config{Store: redisstore.New(c, redisstore.Options{}), Server: sc}), hook
 }
 
 // BenchmarkCoatcheckRedisRead: one GETEX (read and slide the expiry).
@@ -381,9 +413,21 @@ func BenchmarkCoatcheckRedisRead(b *testing.B) {
 	ccServerRead(b, m, hook)
 }
 
-// BenchmarkCoatcheckRedisWrite: one SET of a new session.
+// BenchmarkCoatcheckRedisWrite: a new session: the compare-and-set script
+// (plus the per-user index when a user is set; here none). Round trips are
+// counted by the client's hook.
 func BenchmarkCoatcheckRedisWrite(b *testing.B) {
 	m, hook := ccRedisManager(b)
+	ccServerWrite(b, m, hook)
+}
+
+// BenchmarkCoatcheckRedisWriteNoIndex: as CoatcheckRedisWrite with
+// ServerConfig.NoUserIndex, so a new session is one write, as in scs.
+// (CoatcheckRedisWrite sets "username", a default user key: every iteration
+// is a new login of alice and also rewrites her per-user index, which grows
+// with every session she holds.)
+func BenchmarkCoatcheckRedisWriteNoIndex(b *testing.B) {
+	m, hook := ccRedisManagerWith(b, coatcheck.ServerConfig{NoUserIndex: true})
 	ccServerWrite(b, m, hook)
 }
 

@@ -179,6 +179,7 @@ func redisClient(b *testing.B, prefix string) (*redis.Client, *countHook) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	opt.ContextTimeoutEnabled = true // as redisstore recommends; scs gets the same client options
 	c := redis.NewClient(opt)
 	if err := c.Ping(context.Background()).Err(); err != nil {
 		b.Fatal(err)

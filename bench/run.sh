@@ -18,6 +18,8 @@
 #   (Flask's best on 2 cores: 2 gthread workers x 4 threads ~2,500 req/s against
 #   5 sync workers ~1,100, 3x8 ~1,500, 4x2 ~1,800 — keep-alive matters)
 #   SKIP_GO=1 / SKIP_WRK=1 to run one half only.
+#   WRK_PIN=1 (default when taskset exists and nproc ≥ 2): servers on core 0,
+#   wrk on core 1 (issue 12: "server on one core, wrk on the other").
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +37,9 @@ WRK_DURATION=${WRK_DURATION:-5s}
 WRK_ROUNDS=${WRK_ROUNDS:-3}
 targets=(bare bare+accesslog coatcheck-cookie coatcheck-redis flask-gunicorn)
 cores=$(nproc)
+WRK_PIN=${WRK_PIN:-$([ "$cores" -ge 2 ] && command -v taskset >/dev/null && echo 1 || echo 0)}
+srvpin=() wrkpin=()
+if [ "$WRK_PIN" = 1 ]; then srvpin=(taskset -c 0) wrkpin=(taskset -c 1); fi
 FLASK_WORKERS=${FLASK_WORKERS:-$cores}
 FLASK_WORKER_CLASS=${FLASK_WORKER_CLASS:-gthread}
 FLASK_THREADS=${FLASK_THREADS:-4}
@@ -129,7 +134,7 @@ wait_http() { # url
 start() { # logfile cmd...
 	local logf=$1
 	shift
-	"$@" >"$logf" 2>&1 &
+	"${srvpin[@]}" "$@" >"$logf" 2>&1 &
 	pids+=($!)
 }
 
@@ -156,9 +161,9 @@ wrk_one() {
 		echo "run.sh: $name: / does not show the logged-in user" >&2
 		return 1
 	fi
-	wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d1s "${args[@]}" "$url/" >/dev/null # warm-up
+	"${wrkpin[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d1s "${args[@]}" "$url/" >/dev/null # warm-up
 	log "wrk $name round $round (load $(cut -d' ' -f1 /proc/loadavg))"
-	wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$WRK_DURATION" --latency "${args[@]}" "$url/" >"$out"
+	"${wrkpin[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$WRK_DURATION" --latency "${args[@]}" "$url/" >"$out"
 	cat "$out" >&2
 	local rps p50 p99 non2xx errs
 	rps=$(awk '/^Requests\/sec/ {print $2}' "$out")
@@ -177,7 +182,7 @@ wrk_all() {
 
 	{
 		machine
-		echo "wrk:     wrk -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency, loopback, client and server on the same $cores cores"
+		echo "wrk:     wrk -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency, loopback, pinned: ${WRK_PIN} (1: servers on core 0, wrk on core 1)"
 		echo "flask:   $(/usr/bin/python3 -c 'import flask,werkzeug,sys,importlib.metadata as m; print("Flask", m.version("flask"), "Werkzeug", m.version("werkzeug"), "Python", sys.version.split()[0])') under gunicorn $(/usr/bin/gunicorn --version 2>&1 | awk '{print $NF}' | tr -d ')'), $FLASK_WORKERS $FLASK_WORKER_CLASS workers × $FLASK_THREADS threads"
 		echo
 		printf '%-22s %5s %12s %10s %10s %8s %s\n' target round req/s p50 p99 non-2xx socket-errors

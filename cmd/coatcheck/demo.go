@@ -171,9 +171,13 @@ func demoHandler(m *coatcheck.Manager) http.Handler {
 		http.Redirect(w, r, "/", http.StatusFound)
 	})
 	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
+		// Issue 8.10: the logged-in session must not outlive the logout. Clear
+		// + Renew deletes the stored entry (and its id) at save; the new
+		// session carries only the flash, which Flask apps sharing the
+		// session also show. (Destroy would drop the flash with the entry.)
 		s := coatcheck.FromRequest(r)
-		s.Pop("username")
-		s.Pop("_user_id")
+		s.Clear()
+		s.Renew()
 		s.Flash("You were logged out")
 		http.Redirect(w, r, "/", http.StatusFound)
 	})

@@ -255,3 +255,50 @@ func TestSessionsCommand(t *testing.T) {
 	}
 	_ = os.Remove
 }
+
+// TestDemoLogoutDestroys is issue 8.10: /logout must delete the server-side
+// entry and the cookie, not only pop "username" (which left the session in
+// the store for its whole lifetime). Replaying the pre-logout cookie must find
+// nothing.
+func TestDemoLogoutDestroys(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  func(t *testing.T) map[string]string
+	}{
+		{"memory", func(*testing.T) map[string]string { return map[string]string{"SESSION_TYPE": "memory"} }},
+		{"redis", func(t *testing.T) map[string]string {
+			return map[string]string{"SESSION_TYPE": "redis", "SESSION_REDIS": storetest.RequireEnv(t, "COATCHECK_REDIS_URL"), "SESSION_KEY_PREFIX": "demologout:"}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := tc.env(t)
+			env["SECRET_KEY"] = "dev-secret-key"
+			d := startDemo(t, env)
+			d.do("POST", "/login", url.Values{"username": {"carol"}})
+			d.do("GET", "/set_session?key=marker&value=still-here", nil)
+			old := d.sessionCookie()
+			if old == "" {
+				t.Fatal("no session cookie after login")
+			}
+			res, body := d.do("GET", "/logout", nil)
+			if !strings.Contains(body, "You were logged out") || !strings.Contains(body, "You are not logged in") {
+				t.Fatalf("after logout (%s): %s", res.Request.URL, body)
+			}
+			if v := d.sessionCookie(); v == old {
+				t.Error("logout left the old session cookie in the browser")
+			}
+			// replay the old cookie: the stored entry must be gone
+			req, _ := http.NewRequest("GET", d.srv.URL+"/get_session", nil)
+			req.AddCookie(&http.Cookie{Name: "session", Value: old})
+			r2, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(r2.Body)
+			r2.Body.Close()
+			if strings.Contains(string(b), "carol") || strings.Contains(string(b), "still-here") {
+				t.Errorf("old session still in the store after logout: %s", b)
+			}
+		})
+	}
+}
