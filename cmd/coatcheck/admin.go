@@ -17,7 +17,7 @@ import (
 const adminUsage = "usage: coatcheck admin [--addr 127.0.0.1:8081]   (needs COATCHECK_ADMIN_TOKEN and a server-side SESSION_TYPE)"
 
 // adminCmd serves the operator page for the store the environment names.
-func adminCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func adminCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
@@ -25,12 +25,12 @@ func adminCmd(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintln(stderr, adminUsage)
 		return 2
 	}
-	token := getenv("COATCHECK_ADMIN_TOKEN")
+	token := env.get("COATCHECK_ADMIN_TOKEN")
 	if token == "" {
 		fmt.Fprintln(stderr, "coatcheck admin: refusing to start without COATCHECK_ADMIN_TOKEN (the operator page is never open by default); `coatcheck keygen` makes one")
 		return 1
 	}
-	cfg, st, err := loadConfig(ctx, getenv)
+	cfg, st, err := loadConfig(ctx, env)
 	if err != nil {
 		fmt.Fprintln(stderr, "coatcheck:", err)
 		return 1

@@ -25,7 +25,7 @@ func TestBrowserAdminRevoke(t *testing.T) {
 	chromium := storetest.RequireEnv(t, "COATCHECK_CHROMIUM")
 	driver := startChromedriver(t, driverPath)
 	env := map[string]string{"SECRET_KEY": "browser-test-key", "SESSION_TYPE": "memory"}
-	cfg, st, err := loadConfig(context.Background(), func(k string) string { return env[k] })
+	cfg, st, err := loadConfig(context.Background(), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	getenv := func(k string) string { return env[k] }
-	code = run(context.Background(), args, getenv, strings.NewReader(""), &out, &errb)
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	code = run(context.Background(), args, lookup, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 

@@ -20,7 +20,7 @@ import (
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func demoCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func demoCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
@@ -28,7 +28,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg, st, err := loadConfig(ctx, getenv)
+	cfg, st, err := loadConfig(ctx, env)
 	if err != nil {
 		fmt.Fprintln(stderr, "coatcheck:", err)
 		return 1

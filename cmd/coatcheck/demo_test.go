@@ -27,8 +27,8 @@ type demoClient struct {
 
 func startDemo(t *testing.T, env map[string]string) *demoClient {
 	t.Helper()
-	getenv := func(k string) string { return env[k] }
-	cfg, st, err := loadConfig(context.Background(), getenv)
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, st, err := loadConfig(context.Background(), lookup)
 	if err != nil {
 		t.Fatal(err)
 	}

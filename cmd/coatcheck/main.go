@@ -47,13 +47,13 @@ Flask-Session's names (SECRET_KEY, SESSION_TYPE, SESSION_REDIS, ...).
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
 // run is the whole command, testable without a process.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -78,11 +78,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stderr, "coatcheck: cookie: unknown subcommand %q (want decode or sign)\n\n%s", args[1], usage)
 		return 2
 	case "sessions":
-		return sessionsCmd(ctx, args[1:], getenv, stdout, stderr)
+		return sessionsCmd(ctx, args[1:], env, stdout, stderr)
 	case "demo":
-		return demoCmd(ctx, args[1:], getenv, stdout, stderr)
+		return demoCmd(ctx, args[1:], env, stdout, stderr)
 	case "admin":
-		return adminCmd(ctx, args[1:], getenv, stdout, stderr)
+		return adminCmd(ctx, args[1:], env, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -60,5 +61,23 @@ func TestAdminRefusesWithoutToken(t *testing.T) {
 	}
 	if code, _, errs = runCLI(t, map[string]string{}, "admin", "--nope"); code != 2 {
 		t.Errorf("admin --nope: exit %d, %q", code, errs)
+	}
+}
+
+// TestEmptyPrefixFromEnvironment: SESSION_KEY_PREFIX="" set in the
+// environment is no prefix for the command too (it was read as unset, so
+// the demo looked under session:<sid>).
+func TestEmptyPrefixFromEnvironment(t *testing.T) {
+	env := map[string]string{"SESSION_TYPE": "sqlite", "SESSION_SQLITE": filepath.Join(t.TempDir(), "p.db"), "SECRET_KEY": "k", "SESSION_KEY_PREFIX": ""}
+	d := startDemo(t, env)
+	d.do("POST", "/login", url.Values{"username": {"pat"}})
+	id := d.sessionCookie()
+	_, st, err := loadConfig(context.Background(), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	if _, found, err := st.store.Get(context.Background(), id); !found || err != nil {
+		t.Errorf("the session is not stored under its bare id (found=%v, %v): SESSION_KEY_PREFIX=\"\" was not honoured", found, err)
 	}
 }

@@ -16,12 +16,12 @@ var errCookieSessions = errors.New("SESSION_TYPE is cookie: sessions live in the
 
 const sessionsUsage = "usage: coatcheck sessions list [--user NAME] | show ID | delete ID | revoke --user NAME | purge-expired"
 
-func sessionsCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func sessionsCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, sessionsUsage)
 		return 2
 	}
-	m, err := flaskconfig.Open(ctx, lookupFrom(getenv), flaskconfig.Options{Configure: func(c *coatcheck.Config) error {
+	m, err := flaskconfig.Open(ctx, env, flaskconfig.Options{Configure: func(c *coatcheck.Config) error {
 		c.Logger = quietLogger()
 		if c.Store == nil {
 			return errCookieSessions

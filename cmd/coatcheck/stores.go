@@ -18,17 +18,18 @@ type openedStore struct {
 	desc    string
 }
 
-// lookupFrom turns a getenv into a lookup (an empty value counts as unset,
-// which is all os.Getenv can tell).
-func lookupFrom(getenv func(string) string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v := getenv(k); return v, v != "" }
-}
+// lookupEnv reads a setting: its value and whether it is set at all (an
+// empty SESSION_KEY_PREFIX is a value). os.LookupEnv is one.
+type lookupEnv func(string) (string, bool)
+
+// get returns the value of k, "" when unset.
+func (l lookupEnv) get(k string) string { v, _ := l(k); return v }
 
 // loadConfig reads the whole configuration from the environment with
 // Flask's and Flask-Session's names, and opens the store SESSION_TYPE names
 // (flaskconfig does both).
-func loadConfig(ctx context.Context, getenv func(string) string) (coatcheck.Config, *openedStore, error) {
-	cfg, st, err := flaskconfig.LoadConfig(ctx, lookupFrom(getenv))
+func loadConfig(ctx context.Context, env lookupEnv) (coatcheck.Config, *openedStore, error) {
+	cfg, st, err := flaskconfig.LoadConfig(ctx, env)
 	if err != nil {
 		return cfg, nil, err
 	}
