@@ -226,4 +226,3 @@ print(r.headers["Set-Cookie"].split(";")[0].split("=", 1)[1])
 		t.Errorf("Go token in Flask session: %d %s", w.Code, w.Body.String())
 	}
 }
-
