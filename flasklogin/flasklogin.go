@@ -2,7 +2,10 @@
 // remember-me cookie ("id|digest", HMAC-SHA512 under the latin-1 bytes of
 // SECRET_KEY) and the session identifier stored as "_id" (SHA-512 of
 // "addr|user_agent" built from Python's bytes reprs, as _create_identifier
-// does). Login/logout middleware is not written yet.
+// does). LoginUser/LogoutUser set the session keys as login_user and
+// logout_user do; the Remember middleware (inside coatcheck's) sets or
+// clears the remember cookie, logs a user in from it and applies
+// SESSION_PROTECTION.
 package flasklogin
 
 import (

@@ -1,8 +1,10 @@
 // Package flaskwtf mints and checks CSRF form tokens exactly as Flask-WTF 1.1
 // does: the raw token (sha1 hex of 64 random bytes) lives in the session
 // under "csrf_token"; the form token is itsdangerous
-// URLSafeTimedSerializer(secret, salt "wtf-csrf-token").dumps(raw). The
-// CSRFProtect-style middleware and referrer checks are not written yet.
+// URLSafeTimedSerializer(secret, salt "wtf-csrf-token").dumps(raw).
+// Protect is CSRFProtect (form field or headers, validate_csrf's order, the
+// SSL-strict Referer check, exempt paths) and Token is generate_csrf; both
+// run inside coatcheck's session middleware.
 package flaskwtf
 
 import (
@@ -54,7 +56,8 @@ func Sign(raw, secret string, now time.Time) (string, error) {
 }
 
 // Validate is validate_csrf: data is the submitted token, sessionRaw the
-// session's csrf_token ("" if absent), timeLimit 0 for no limit.
+// session's csrf_token ("" if absent), timeLimit 0 (or negative) for no
+// limit (WTF_CSRF_TIME_LIMIT = None).
 func Validate(data, sessionRaw, secret string, timeLimit time.Duration, now time.Time) error {
 	if data == "" {
 		return ErrMissing
@@ -65,6 +68,9 @@ func Validate(data, sessionRaw, secret string, timeLimit time.Duration, now time
 	s, err := serializer(secret)
 	if err != nil {
 		return fmt.Errorf("flaskwtf: %w", err)
+	}
+	if timeLimit <= 0 {
+		timeLimit = itsdangerous.NoMaxAge
 	}
 	j, _, err := s.Loads([]byte(data), timeLimit, now)
 	if errors.Is(err, itsdangerous.ErrSignatureExpired) {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/coatcheck/coatcheck"
+	"github.com/coatcheck/coatcheck/flasklogin"
+	"github.com/coatcheck/coatcheck/flaskwtf"
 	"github.com/coatcheck/coatcheck/taggedjson"
 )
 
@@ -46,12 +48,17 @@ func demoCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 		fmt.Fprintln(stderr, "coatcheck:", err)
 		return 1
 	}
+	opts, err := demoOptionsFromEnv(env, cfg.SecretKey)
+	if err != nil {
+		fmt.Fprintln(stderr, "coatcheck:", err)
+		return 1
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(stderr, "coatcheck:", err)
 		return 1
 	}
-	srv := &http.Server{Handler: accessLog(log, demoHandler(m)), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: accessLog(log, demoHandlerWith(m, opts)), ReadHeaderTimeout: 10 * time.Second}
 	log.Info("coatcheck demo listening", "url", "http://"+ln.Addr().String()+"/", "sessions", st.desc)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -139,9 +146,52 @@ func currentUser(s *coatcheck.Session) (string, bool) {
 
 func esc(s string) string { return template.HTMLEscapeString(s) }
 
+// demoOptions are the demo's optional Flask extensions.
+type demoOptions struct {
+	// csrf, when set (WTF_CSRF_ENABLED=true), wraps the routes in
+	// flaskwtf.Protect and puts the token into the login form.
+	csrf *flaskwtf.Config
+}
+
+// demoOptionsFromEnv reads WTF_CSRF_ENABLED (default false) and, when it is
+// true, the WTF_CSRF_* settings (flaskwtf.ConfigFromMap; the key is
+// WTF_CSRF_SECRET_KEY or the session's SECRET_KEY).
+func demoOptionsFromEnv(env lookupEnv, secretKey string) (demoOptions, error) {
+	var opts demoOptions
+	v, ok := env("WTF_CSRF_ENABLED")
+	if !ok || v == "" {
+		return opts, nil
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return opts, fmt.Errorf("WTF_CSRF_ENABLED %q: want true or false", v)
+	}
+	if !on {
+		return opts, nil
+	}
+	vals := map[string]string{"SECRET_KEY": secretKey}
+	for _, k := range []string{"WTF_CSRF_SECRET_KEY", "WTF_CSRF_TIME_LIMIT", "WTF_CSRF_FIELD_NAME",
+		"WTF_CSRF_HEADERS", "WTF_CSRF_METHODS", "WTF_CSRF_SSL_STRICT"} {
+		if v, ok := env(k); ok {
+			vals[k] = v
+		}
+	}
+	c, err := flaskwtf.ConfigFromMap(vals)
+	if err != nil {
+		return opts, err
+	}
+	opts.csrf = &c
+	return opts, nil
+}
+
 // demoHandler is the login/logout example of Flask's tutorials, and a few
 // routes to look at the session.
-func demoHandler(m *coatcheck.Manager) http.Handler {
+func demoHandler(m *coatcheck.Manager) http.Handler { return demoHandlerWith(m, demoOptions{}) }
+
+// demoHandlerWith is demoHandler with options. Flask-Login's remember cookie
+// (flasklogin.Remember, SESSION_PROTECTION off so sessions without a login
+// are left as they are) is always on when SECRET_KEY is latin-1.
+func demoHandlerWith(m *coatcheck.Manager, opts demoOptions) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		s := coatcheck.FromRequest(r)
@@ -152,9 +202,19 @@ func demoHandler(m *coatcheck.Manager) http.Handler {
 		render(w, s, "Home", `<p>You are not logged in</p><p><a href="/login">Log in</a></p>`)
 	})
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
-		render(w, coatcheck.FromRequest(r), "Log in", `<form method="post" action="/login">
-<label>Username <input type="text" name="username" autofocus required></label>
-<button type="submit">Log in</button></form>`)
+		hidden := ""
+		if opts.csrf != nil {
+			tok, err := flaskwtf.Token(r)
+			if err != nil {
+				http.Error(w, "CSRF token: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+			hidden = `<input type="hidden" name="csrf_token" value="` + esc(tok) + `">` + "\n"
+		}
+		render(w, coatcheck.FromRequest(r), "Log in", template.HTML(`<form method="post" action="/login">
+`+hidden+`<label>Username <input type="text" name="username" autofocus required></label>
+<label><input type="checkbox" name="remember" value="1"> Remember me</label>
+<button type="submit">Log in</button></form>`))
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		name := r.FormValue("username")
@@ -167,6 +227,13 @@ func demoHandler(m *coatcheck.Manager) http.Handler {
 		s.Renew() // a new session id at login (session fixation)
 		s.Set("username", name)
 		s.SetPermanent(true)
+		if r.FormValue("remember") == "1" {
+			// Flask-Login's login_user(user, remember=True), user id = name.
+			if err := flasklogin.LoginUser(r, name, true, flasklogin.LoginOptions{}); err != nil {
+				m.HandleError(w, r, err)
+				return
+			}
+		}
 		s.Flash("You were logged in")
 		http.Redirect(w, r, "/", http.StatusFound)
 	})
@@ -178,6 +245,7 @@ func demoHandler(m *coatcheck.Manager) http.Handler {
 		s := coatcheck.FromRequest(r)
 		s.Clear()
 		s.Renew()
+		_ = flasklogin.LogoutUser(r) // _remember = "clear" if a remember cookie came
 		s.Flash("You were logged out")
 		http.Redirect(w, r, "/", http.StatusFound)
 	})
@@ -242,5 +310,13 @@ func demoHandler(m *coatcheck.Manager) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "demo_cookie deleted\n")
 	})
-	return m.Handler(mux)
+	var h http.Handler = mux
+	if opts.csrf != nil {
+		h = flaskwtf.Protect(*opts.csrf, h)
+	}
+	key := m.Config().SecretKey
+	if _, err := flasklogin.EncodeCookie("", key); err == nil && key != "" {
+		h = flasklogin.Remember(flasklogin.Config{SecretKey: key, SessionProtection: "none"}, h)
+	}
+	return m.Handler(h)
 }

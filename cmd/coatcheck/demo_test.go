@@ -38,7 +38,11 @@ func startDemo(t *testing.T, env map[string]string) *demoClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(demoHandler(m))
+	opts, err := demoOptionsFromEnv(lookup, cfg.SecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(demoHandlerWith(m, opts))
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
 	return &demoClient{t: t, srv: srv, c: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
@@ -300,5 +304,99 @@ func TestDemoLogoutDestroys(t *testing.T) {
 				t.Errorf("old session still in the store after logout: %s", b)
 			}
 		})
+	}
+}
+
+func csrfField(t *testing.T, body string) string {
+	t.Helper()
+	const p = `name="csrf_token" value="`
+	i := strings.Index(body, p)
+	if i < 0 {
+		t.Fatalf("no csrf_token in the login form: %s", body)
+	}
+	v := body[i+len(p):]
+	return v[:strings.IndexByte(v, '"')]
+}
+
+// TestDemoCSRF: WTF_CSRF_ENABLED=true puts Flask-WTF's token into the login
+// form and rejects a POST without it (400 with Flask-WTF's reason).
+func TestDemoCSRF(t *testing.T) {
+	d := startDemo(t, map[string]string{"SECRET_KEY": "dev-secret-key", "WTF_CSRF_ENABLED": "true"})
+	_, body := d.do("GET", "/login", nil)
+	tok := csrfField(t, body)
+	if res, body := d.do("POST", "/login", url.Values{"username": {"alice"}}); res.StatusCode != 400 ||
+		!strings.Contains(body, "The CSRF token is missing.") {
+		t.Errorf("no token: %d %s", res.StatusCode, body)
+	}
+	if res, body := d.do("POST", "/login", url.Values{"username": {"alice"}, "csrf_token": {tok + "x"}}); res.StatusCode != 400 ||
+		!strings.Contains(body, "The CSRF token is invalid.") {
+		t.Errorf("bad token: %d %s", res.StatusCode, body)
+	}
+	other := startDemoClient(d)
+	if res, body := other.do("POST", "/login", url.Values{"username": {"mallory"}, "csrf_token": {tok}}); res.StatusCode != 400 ||
+		!strings.Contains(body, "The CSRF session token is missing.") {
+		t.Errorf("token without its session: %d %s", res.StatusCode, body)
+	}
+	if _, body := d.do("POST", "/login", url.Values{"username": {"alice"}, "csrf_token": {tok}}); !strings.Contains(body, "Logged in as alice") {
+		t.Errorf("with token: %s", body)
+	}
+	// The raw token survives the login's Renew (it is session data), so
+	// the same form token still works, as in Flask-WTF.
+	if _, body := d.do("GET", "/login", nil); csrfField(t, body) == "" {
+		t.Error("no token after login")
+	}
+	// Off by default; a bad value is an error.
+	if _, body := startDemo(t, map[string]string{"SECRET_KEY": "k"}).do("GET", "/login", nil); strings.Contains(body, "csrf_token") {
+		t.Error("token in the form without WTF_CSRF_ENABLED")
+	}
+	if _, err := demoOptionsFromEnv(func(k string) (string, bool) {
+		return map[string]string{"WTF_CSRF_ENABLED": "maybe"}[k], k == "WTF_CSRF_ENABLED"
+	}, "k"); err == nil {
+		t.Error("WTF_CSRF_ENABLED=maybe accepted")
+	}
+}
+
+// startDemoClient is a second browser (own cookie jar) on d's server.
+func startDemoClient(d *demoClient) *demoClient {
+	jar, _ := cookiejar.New(nil)
+	return &demoClient{t: d.t, srv: d.srv, c: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+func (d *demoClient) cookie(name string) *http.Cookie {
+	u, _ := url.Parse(d.srv.URL)
+	for _, c := range d.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// TestDemoRemember: "Remember me" sets Flask-Login's remember cookie; that
+// cookie alone logs the user in; /logout deletes it.
+func TestDemoRemember(t *testing.T) {
+	d := startDemo(t, map[string]string{"SECRET_KEY": "dev-secret-key"})
+	d.do("POST", "/login", url.Values{"username": {"bob"}})
+	if d.cookie("remember_token") != nil {
+		t.Error("remember cookie without remember=1")
+	}
+	d.do("POST", "/login", url.Values{"username": {"alice"}, "remember": {"1"}})
+	rc := d.cookie("remember_token")
+	if rc == nil || !strings.HasPrefix(rc.Value, "alice|") {
+		t.Fatalf("remember cookie: %+v", rc)
+	}
+	b := startDemoClient(d)
+	u, _ := url.Parse(d.srv.URL)
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "remember_token", Value: rc.Value}})
+	if _, body := b.do("GET", "/", nil); !strings.Contains(body, "Logged in as alice") {
+		t.Errorf("remember cookie alone: %s", body)
+	}
+	if _, body := b.do("GET", "/logout", nil); !strings.Contains(body, "You are not logged in") || b.cookie("remember_token") != nil {
+		t.Errorf("after logout: cookie %v, %s", b.cookie("remember_token"), body)
+	}
+	c := startDemoClient(d)
+	c.c.Jar.SetCookies(u, []*http.Cookie{{Name: "remember_token", Value: "alice|" + strings.Repeat("0", 128)}})
+	if _, body := c.do("GET", "/", nil); !strings.Contains(body, "You are not logged in") {
+		t.Errorf("forged remember cookie: %s", body)
 	}
 }
