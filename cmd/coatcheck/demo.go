@@ -26,6 +26,7 @@ func demoCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	withMetrics := fs.Bool("metrics", false, "serve the session layer's OpenTelemetry metrics as Prometheus text at /metrics")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return 2
 	}
@@ -36,13 +37,25 @@ func demoCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 		return 1
 	}
 	defer st.close()
+	decodeHint := `coatcheck cookie decode --key "$SECRET_KEY" COOKIE`
 	if cfg.SecretKey == "" {
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)
 		cfg.SecretKey = hex.EncodeToString(b)
 		log.Warn("no SECRET_KEY set: using a random key; sessions will not survive a restart")
+		decodeHint = "coatcheck cookie decode --key " + cfg.SecretKey + " COOKIE"
 	}
 	cfg.Logger = log
+	var metrics http.Handler
+	if *withMetrics {
+		obs, h, stop, err := demoMetrics()
+		if err != nil {
+			fmt.Fprintln(stderr, "coatcheck:", err)
+			return 1
+		}
+		defer stop()
+		cfg.Observer, metrics = obs, h
+	}
 	m, err := coatcheck.New(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "coatcheck:", err)
@@ -58,8 +71,23 @@ func demoCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 		fmt.Fprintln(stderr, "coatcheck:", err)
 		return 1
 	}
-	srv := &http.Server{Handler: accessLog(log, demoHandlerWith(m, opts)), ReadHeaderTimeout: 10 * time.Second}
+	app := demoHandlerWith(m, opts)
+	if metrics != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics)
+		mux.Handle("/", app)
+		app = mux
+	}
+	srv := &http.Server{Handler: accessLog(log, app), ReadHeaderTimeout: 10 * time.Second}
 	log.Info("coatcheck demo listening", "url", "http://"+ln.Addr().String()+"/", "sessions", st.desc)
+	if st.store == nil {
+		fmt.Fprintln(stderr, "coatcheck: the session lives in the signed cookie; to read one: "+decodeHint)
+	} else {
+		fmt.Fprintln(stderr, "coatcheck: sessions are stored in "+st.desc+"; list them: coatcheck sessions list (same environment)")
+	}
+	if metrics != nil {
+		fmt.Fprintln(stderr, "coatcheck: metrics at http://"+ln.Addr().String()+"/metrics")
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
