@@ -132,7 +132,10 @@ var (
 	// binary data.
 	ErrCorrupt = errors.New("mongostore: corrupt session document")
 
-	// casLocks serialise CompareAndSet per key within the process (see
+	// casLocks serialise every write of a key (CompareAndSet, Set, Delete,
+	// Touch, GetAndTouch) within the process: FerretDB 1.x applies an update
+	// as a read-modify-write of the whole document, so a concurrent Touch
+	// could write back a value a CompareAndSet had just replaced (see
 	// Compare-and-set in the package documentation): a key uses stripe
 	// fnv32a(key) % len(casLocks), a channel of capacity 1 so that waiting
 	// honours ctx.
@@ -293,6 +296,11 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("mongostore: get and touch: %w", err)
 	}
+	unlock, err := lockKey(ctx, "get and touch", key)
+	if err != nil {
+		return nil, false, err
+	}
+	defer unlock()
 	now := time.Now()
 	var res *mongo.SingleResult
 	if !expiry.IsZero() && !expiry.After(now) {
@@ -317,6 +325,11 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("mongostore: set: %w", err)
 	}
+	unlock, err := lockKey(ctx, "set", key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if !expiry.IsZero() && !expiry.After(time.Now()) {
 		return s.delete(ctx, "set", key)
 	}
@@ -324,7 +337,6 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 	if doc.Val.Data == nil {
 		doc.Val.Data = []byte{}
 	}
-	var err error
 	// With the unique index, two concurrent upserts of a new key can race;
 	// the loser gets a duplicate-key error and its retry is an update.
 	// MongoDB 4.2+ retries such upserts itself; FerretDB does not, and with
@@ -350,6 +362,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("mongostore: delete: %w", err)
 	}
+	unlock, err := lockKey(ctx, "delete", key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return s.delete(ctx, "delete", key)
 }
 
@@ -367,6 +384,11 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (bool, 
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("mongostore: touch: %w", err)
 	}
+	unlock, err := lockKey(ctx, "touch", key)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
 	now := time.Now()
 	if !expiry.IsZero() && !expiry.After(now) {
 		res, err := s.coll.DeleteMany(ctx, liveFilter(key, now))
@@ -441,19 +463,28 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 //
 // val is compared as BSON binary subtype 0, which Set and pymongo write; a
 // document whose val has another subtype never matches.
-func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (swapped bool, err error) {
-	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("mongostore: compare and set: %w", err)
-	}
+// lockKey takes key's in-process write lock (see casLocks), honouring ctx.
+func lockKey(ctx context.Context, op, key string) (unlock func(), err error) {
 	h := fnv.New32a()
 	h.Write([]byte(key))
 	lock := casLocks[h.Sum32()%uint32(len(casLocks))]
 	select {
 	case lock <- struct{}{}:
+		return func() { <-lock }, nil
 	case <-ctx.Done():
-		return false, fmt.Errorf("mongostore: compare and set: waiting for another CompareAndSet of the key: %w", ctx.Err())
+		return nil, fmt.Errorf("mongostore: %s: waiting for another write of the key: %w", op, ctx.Err())
 	}
-	defer func() { <-lock }()
+}
+
+func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (swapped bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("mongostore: compare and set: %w", err)
+	}
+	unlock, err := lockKey(ctx, "compare and set", key)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
 	now := time.Now()
 	del := !expiry.IsZero() && !expiry.After(now)
 	if old == nil {
