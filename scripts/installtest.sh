@@ -17,14 +17,14 @@ trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 rsync -a --exclude .git --exclude node_modules "$root/" "$tmp/tree/"
 python3 "$root/scripts/modgraph.py" "$version" "$tmp/tree" >/dev/null
 python3 "$root/scripts/modproxy.py" "$version" "$tmp/tree" "$tmp/proxy" >/dev/null
-# The machine's module cache may hold an older build of these very
-# versions (from an earlier run), which go would use instead of the working
-# tree: drop Coatcheck's own entries first (third-party modules stay).
-modcache="$(go env GOMODCACHE)"
-chmod -R u+w "$modcache/github.com/coatcheck" "$modcache/cache/download/github.com/coatcheck" 2>/dev/null || true
-rm -rf "$modcache/github.com/coatcheck" "$modcache/cache/download/github.com/coatcheck"
-export GOWORK=off GOFLAGS=-mod=mod GONOSUMDB=github.com/coatcheck GONOSUMCHECK=1
-GOPROXY="file://$tmp/proxy,$(go env GOPROXY)"
+# A module cache of its own: the machine's cache may hold an older build of
+# these very versions (an earlier run's working tree), which go would use
+# instead of this one. Third-party modules come from the machine's cache
+# download directory (a valid proxy) before the Go module proxy.
+shared_cache="$(go env GOMODCACHE)/cache/download"
+export GOMODCACHE="$tmp/modcache"
+export GOWORK=off GOFLAGS="-mod=mod -modcacherw" GONOSUMDB=github.com/coatcheck GONOSUMCHECK=1
+GOPROXY="file://$tmp/proxy,file://$shared_cache,$(go env GOPROXY)"
 export GOPROXY
 export GOBIN="$tmp/bin"
 mkdir -p "$tmp/app"
