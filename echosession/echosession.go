@@ -25,8 +25,6 @@
 package echosession
 
 import (
-	"bufio"
-	"net"
 	"net/http"
 
 	"github.com/coatcheck/coatcheck"
@@ -34,77 +32,23 @@ import (
 )
 
 // Middleware returns Echo middleware that gives every request a session of
-// m: coatcheck.FromRequest(c.Request()) in the handlers.
+// m: coatcheck.FromRequest(c.Request()) in the handlers. It is m.Handler
+// around the rest of Echo's chain: the Manager's own response writer
+// commits the session before the first byte and keeps or reports later
+// changes, so Echo gets exactly net/http's guarantees.
 func Middleware(m *coatcheck.Manager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			r := m.Attach(c.Request())
-			c.SetRequest(r)
+			var err error
 			res := c.Response()
-			w := &writer{ResponseWriter: res.Writer, m: m, r: r}
-			res.Writer = w
-			err := next(c)
-			if err != nil && !res.Committed {
-				c.Error(err) // the error page carries the session too
-			}
-			w.commit()
-			if !w.failed {
-				_ = m.Finish(r) // logged and recorded in Session.Err by the Manager
-			}
+			m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c.SetRequest(r)
+				res.Writer = w
+				if err = next(c); err != nil && !res.Committed {
+					c.Error(err) // the error page carries the session too
+				}
+			})).ServeHTTP(res.Writer, c.Request())
 			return err
 		}
 	}
 }
-
-// writer commits the session just before the first byte goes out. After a
-// failed commit the error handler has answered and the handler's own
-// output is dropped.
-type writer struct {
-	http.ResponseWriter
-	m         *coatcheck.Manager
-	r         *http.Request
-	committed bool
-	failed    bool
-}
-
-func (w *writer) commit() {
-	if w.committed {
-		return
-	}
-	w.committed = true
-	if err := w.m.Commit(w.r, w.ResponseWriter.Header()); err != nil {
-		w.failed = true
-		w.m.HandleError(w.ResponseWriter, w.r, err)
-	}
-}
-
-func (w *writer) WriteHeader(code int) {
-	w.commit()
-	if w.failed {
-		return
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *writer) Write(b []byte) (int, error) {
-	w.commit()
-	if w.failed {
-		return len(b), nil
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *writer) Flush() {
-	w.commit()
-	if !w.failed {
-		_ = http.NewResponseController(w.ResponseWriter).Flush()
-	}
-}
-
-func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	w.commit()
-	return http.NewResponseController(w.ResponseWriter).Hijack()
-}
-
-// Unwrap returns the wrapped writer, for http.ResponseController.
-func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
