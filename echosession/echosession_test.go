@@ -3,10 +3,10 @@ package echosession_test
 import (
 	"context"
 	"fmt"
+	"github.com/coatcheck/coatcheck/internal/adaptertest"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -68,65 +68,12 @@ func loginApp(m *coatcheck.Manager) *echo.Echo {
 }
 
 // client keeps the session cookie between requests.
-type client struct {
-	t      testing.TB
-	h      http.Handler
-	cookie string
-}
-
-func (cl *client) do(method, path string, form url.Values) (int, string, http.Header) {
-	req := httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if cl.cookie != "" {
-		req.Header.Set("Cookie", cl.cookie)
-	}
-	rec := httptest.NewRecorder()
-	cl.h.ServeHTTP(rec, req)
-	res := rec.Result()
-	if c := res.Cookies(); len(c) > 0 {
-		cl.cookie = c[0].Name + "=" + c[0].Value
-		if c[0].MaxAge < 0 {
-			cl.cookie = ""
-		}
-	}
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b), res.Header
-}
+type client = adaptertest.Client
 
 func TestLogin(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		store coatcheck.Store
-	}{{"cookie", nil}, {"memstore", memstore.New(memstore.Options{})}} {
-		t.Run(tc.name, func(t *testing.T) {
-			cl := &client{t: t, h: loginApp(newManager(t, tc.store))}
-			want := func(method, path string, form url.Values, code int, body string) {
-				t.Helper()
-				got, b, h := cl.do(method, path, form)
-				if got != code || !strings.Contains(b, body) {
-					t.Fatalf("%s %s = %d %q, want %d %q", method, path, got, b, code, body)
-				}
-				if h.Get("Set-Cookie") != "" && !strings.Contains(h.Get("Vary"), "Cookie") {
-					t.Fatalf("%s %s: Set-Cookie without Vary: Cookie: %v", method, path, h)
-				}
-			}
-			want("GET", "/", nil, 200, "You are not logged in")
-			want("POST", "/login", url.Values{"username": {"alice"}}, 303, "")
-			if cl.cookie == "" {
-				t.Fatal("no session cookie after login")
-			}
-			want("GET", "/", nil, 200, "[You were logged in] Logged in as alice")
-			want("GET", "/", nil, 200, "Logged in as alice")
-			if _, b, _ := cl.do("GET", "/", nil); strings.Contains(b, "You were logged in") {
-				t.Fatalf("flash shown twice: %q", b)
-			}
-			want("POST", "/logout", nil, 303, "")
-			if cl.cookie != "" {
-				t.Fatal("cookie kept after logout")
-			}
-			want("GET", "/", nil, 200, "You are not logged in")
-		})
-	}
+	adaptertest.LoginStory(t, func(t *testing.T, store coatcheck.Store) http.Handler {
+		return loginApp(newManager(t, store))
+	})
 }
 
 // An Echo middleware registered after the session middleware that writes
@@ -156,12 +103,12 @@ func lateWriter(m *coatcheck.Manager, errs chan<- error) *echo.Echo {
 
 func TestLateWriteKeptServerSide(t *testing.T) {
 	errs := make(chan error, 4)
-	cl := &client{t: t, h: lateWriter(newManager(t, memstore.New(memstore.Options{})), errs)}
-	if _, b, _ := cl.do("GET", "/", nil); b != "audited=false" {
+	cl := &client{H: lateWriter(newManager(t, memstore.New(memstore.Options{})), errs)}
+	if _, b, _ := cl.Do("GET", "/", nil); b != "audited=false" {
 		t.Fatalf("first request: %q", b)
 	}
 	<-errs
-	if _, b, _ := cl.do("GET", "/", nil); b != "audited=true" {
+	if _, b, _ := cl.Do("GET", "/", nil); b != "audited=true" {
 		t.Fatalf("the write made after c.Next() was dropped: %q", b)
 	}
 	<-errs
@@ -175,13 +122,13 @@ func TestLateWriteReportedOnCookie(t *testing.T) {
 		t.Fatal(err)
 	}
 	errs := make(chan error, 4)
-	cl := &client{t: t, h: lateWriter(m, errs)}
-	cl.do("GET", "/", nil)
+	cl := &client{H: lateWriter(m, errs)}
+	cl.Do("GET", "/", nil)
 	<-errs
 	if !strings.Contains(logs.String(), "session change lost") {
 		t.Fatalf("the lost cookie write was not reported; log: %q", logs.String())
 	}
-	if _, b, _ := cl.do("GET", "/", nil); b != "audited=false" {
+	if _, b, _ := cl.Do("GET", "/", nil); b != "audited=false" {
 		t.Fatalf("cookie session: %q", b)
 	}
 	<-errs
@@ -208,13 +155,13 @@ func (failStore) Set(context.Context, string, []byte, time.Time) error { return 
 func (failStore) Delete(context.Context, string) error                 { return errDown }
 
 func TestStoreFailure(t *testing.T) {
-	cl := &client{t: t, h: loginApp(newManager(t, failStore{}))}
-	code, body, h := cl.do("POST", "/login", url.Values{"username": {"alice"}})
+	cl := &client{H: loginApp(newManager(t, failStore{}))}
+	code, body, h := cl.Do("POST", "/login", url.Values{"username": {"alice"}})
 	if code != http.StatusServiceUnavailable || h.Get("Location") != "" || h.Get("Set-Cookie") != "" {
 		t.Fatalf("login on a failing store = %d %q %v, want 503 without the redirect", code, body, h)
 	}
-	cl.cookie = "session=" + strings.Repeat("a", 43) // a session id to look up
-	if code, _, _ := cl.do("GET", "/", nil); code != http.StatusServiceUnavailable {
+	cl.Cookie = "session=" + strings.Repeat("a", 43) // a session id to look up
+	if code, _, _ := cl.Do("GET", "/", nil); code != http.StatusServiceUnavailable {
 		t.Fatalf("GET on a failing store = %d, want 503", code)
 	}
 }
@@ -238,15 +185,15 @@ func TestNetHTTPInterop(t *testing.T) {
 				io.WriteString(w, "Logged in as "+user)
 			}))
 			g := loginApp(m)
-			cl := &client{t: t, h: std}
-			cl.do("POST", "/login", url.Values{"username": {"bob"}})
-			cl.h = g
-			if _, b, _ := cl.do("GET", "/", nil); b != "Logged in as bob" {
+			cl := &client{H: std}
+			cl.Do("POST", "/login", url.Values{"username": {"bob"}})
+			cl.H = g
+			if _, b, _ := cl.Do("GET", "/", nil); b != "Logged in as bob" {
 				t.Fatalf("echo reading a net/http cookie: %q", b)
 			}
-			cl.do("POST", "/login", url.Values{"username": {"carol"}})
-			cl.h = std
-			if _, b, _ := cl.do("GET", "/", nil); b != "Logged in as carol" {
+			cl.Do("POST", "/login", url.Values{"username": {"carol"}})
+			cl.H = std
+			if _, b, _ := cl.Do("GET", "/", nil); b != "Logged in as carol" {
 				t.Fatalf("net/http reading an echo cookie: %q", b)
 			}
 		})
@@ -267,11 +214,11 @@ func TestHandlerErrorKeepsSession(t *testing.T) {
 		_, tried := coatcheck.FromRequest(c.Request()).Get("tried")
 		return c.String(http.StatusOK, fmt.Sprint(tried))
 	})
-	cl := &client{t: t, h: e}
-	if code, _, _ := cl.do("GET", "/fail", nil); code != http.StatusTeapot || cl.cookie == "" {
-		t.Fatalf("error page = %d, cookie %q", code, cl.cookie)
+	cl := &client{H: e}
+	if code, _, _ := cl.Do("GET", "/fail", nil); code != http.StatusTeapot || cl.Cookie == "" {
+		t.Fatalf("error page = %d, cookie %q", code, cl.Cookie)
 	}
-	if _, b, _ := cl.do("GET", "/", nil); b != "true" {
+	if _, b, _ := cl.Do("GET", "/", nil); b != "true" {
 		t.Fatalf("session written before the handler's error: %q", b)
 	}
 }
