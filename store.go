@@ -48,7 +48,7 @@ import (
 //   - Errors never contain the key (a session id is a bearer credential).
 //
 // Optional behaviour is expressed by the extra interfaces Toucher,
-// GetToucher, Iterator, Cleaner, CompareAndSetter and BackendNamer,
+// GetToucher, Iterator, Cleaner, CompareAndSetter, UserIndexer and BackendNamer,
 // discovered with a type assertion, so a store implements what its backend
 // can do.
 type Store interface {
@@ -103,4 +103,50 @@ type GetToucher interface {
 // compares equal, which is harmless for the Manager's merge.
 type CompareAndSetter interface {
 	CompareAndSet(ctx context.Context, key string, old, data []byte, expiry time.Time) (swapped bool, err error)
+}
+
+// UserIndexer is implemented by stores that keep the per-user session index
+// natively (a Redis sorted set, a map beside memstore's entries), so that a
+// login costs one small index update instead of reading and rewriting the
+// user's whole index entry with CompareAndSet. The Manager uses it, when the
+// store has it and ServerConfig.NoUserIndex is off, for the index behind
+// Admin.ListUser and Admin.RevokeUser; a store without it keeps that index
+// as a compare-and-set entry instead.
+//
+// An index is a set of members under indexKey. A member is the store key of
+// a session entry (prefix + id); indexKey is a key the Manager chose that is
+// never a session key (prefix + "_user:" + hex). Both are opaque to the
+// store, and the rules of Store apply to each method (ctx honoured, errors
+// never naming a key, safe for concurrent use):
+//
+//   - IndexAdd adds key to the index, or updates it, atomically: concurrent
+//     adds of different keys to one index are all kept. expiry is the
+//     entry's expiry as of the caller's write (zero: none); it is a hint
+//     for healing, not a deadline, because the entry's expiry may move
+//     later (a Touch, a rewrite) without the index being told.
+//   - IndexRemove removes key from the index; removing an absent member, or
+//     from an absent index, is not an error.
+//   - IndexList returns the members, in no particular order. It may include
+//     members whose entry has ended; the caller checks them.
+//   - IndexTake returns the members and empties the index in one atomic
+//     step: a member added concurrently is either returned or kept, never
+//     lost.
+//
+// A store must keep a member for as long as its key holds a live entry,
+// whatever expiry was given, until IndexRemove or IndexTake. It may drop a
+// member whose key holds no live entry (and may ignore IndexAdd of such a
+// key), and it must do so often enough that an index does not grow without
+// bound: IndexAdd drops at least one such member, if any has an expiry
+// that has passed (memstore drops them when the entry goes; redisstore
+// checks the members whose expiry passed). An index with no members is
+// absent. The Manager never passes an index key to Get, Set, Delete,
+// Touch or CompareAndSet; Iterate may report it (listings skip it), so a
+// store keeping it in the same keyspace is fine.
+//
+// storetest.Run checks the contract for every store that implements it.
+type UserIndexer interface {
+	IndexAdd(ctx context.Context, indexKey, key string, expiry time.Time) error
+	IndexRemove(ctx context.Context, indexKey, key string) error
+	IndexList(ctx context.Context, indexKey string) (keys []string, err error)
+	IndexTake(ctx context.Context, indexKey string) (keys []string, err error)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,6 +29,13 @@ import (
 // (expired, deleted by another tool) is healed out the next time the index
 // is read or written. The entry has no expiry of its own: it is deleted
 // when its last session goes.
+//
+// A store that implements UserIndexer keeps the index itself instead
+// (memstore beside its entries, redisstore in a sorted set under the same
+// key): a login is then one IndexAdd, O(1) or O(log n) in the user's
+// sessions, rather than a read and a compare-and-set of the whole entry.
+// The members are session keys; the store drops those whose session has
+// ended, and ListUser still checks each one.
 
 const userIndexMarker = "_user:"
 
@@ -66,7 +74,48 @@ func (si *serverInterface) userOf(data map[string]any) string {
 
 // indexing reports whether saves keep the per-user index.
 func (si *serverInterface) indexing() bool {
-	return si.cas != nil && !si.cfg.Server.NoUserIndex
+	return !si.cfg.Server.NoUserIndex && (si.cas != nil || si.native() != nil)
+}
+
+// native returns the store's own per-user index, or nil when the index is
+// a compare-and-set entry.
+func (si *serverInterface) native() UserIndexer {
+	ix, _ := si.store.(UserIndexer)
+	return ix
+}
+
+// indexAdd adds session id to user's native index.
+func (si *serverInterface) indexAdd(ctx context.Context, ux UserIndexer, user, id string, expiry time.Time) error {
+	err := si.cfg.observe(ctx, OpSet, func() error {
+		return ux.IndexAdd(ctx, si.userIndexKey(user), si.key(id), expiry)
+	})
+	if err != nil {
+		return storeErr("add to user index", err)
+	}
+	return nil
+}
+
+// indexRemove removes session id from user's native index.
+func (si *serverInterface) indexRemove(ctx context.Context, ux UserIndexer, user, id string) error {
+	err := si.cfg.observe(ctx, OpDelete, func() error {
+		return ux.IndexRemove(ctx, si.userIndexKey(user), si.key(id))
+	})
+	if err != nil {
+		return storeErr("remove from user index", err)
+	}
+	return nil
+}
+
+// ids turns index members (session keys) into session ids, skipping any
+// member that is not a key of this Manager's sessions.
+func (si *serverInterface) ids(keys []string) []string {
+	ids := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if id, ok := strings.CutPrefix(k, si.prefix); ok && id != "" && !strings.HasPrefix(id, userIndexMarker) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // updateIndex applies change to user's index entry with compare-and-set,
@@ -156,6 +205,17 @@ func (si *serverInterface) reindex(ctx context.Context, s *Session, oldUser, old
 	if oldUser == newUser && oldID == s.id {
 		return nil
 	}
+	if ux := si.native(); ux != nil {
+		if oldUser != "" && oldID != "" {
+			if err := si.indexRemove(ctx, ux, oldUser, oldID); err != nil {
+				return err
+			}
+		}
+		if newUser != "" {
+			return si.indexAdd(ctx, ux, newUser, s.id, expiry)
+		}
+		return nil
+	}
 	if oldUser != "" && oldID != "" {
 		if _, err := si.updateIndex(ctx, oldUser, false, func(ix *userIndex) { delete(ix.Sessions, oldID) }); err != nil {
 			return err
@@ -175,13 +235,16 @@ func (si *serverInterface) reindex(ctx context.Context, s *Session, oldUser, old
 
 // ErrNoUserIndex: the store keeps no per-user index (it cannot
 // compare-and-set, or ServerConfig.NoUserIndex is set).
-var ErrNoUserIndex = fmt.Errorf("%w: per-user session index (needs a CompareAndSetter store)", ErrNotSupported)
+var ErrNoUserIndex = fmt.Errorf("%w: per-user session index (needs a CompareAndSetter or UserIndexer store)", ErrNotSupported)
 
 // ListUser returns the ids of user's live sessions, from the per-user
 // index: O(that user's sessions), never a scan. Stale ids are healed out.
 func (a *Admin) ListUser(ctx context.Context, user string) ([]string, error) {
 	if !a.si.indexing() {
 		return nil, ErrNoUserIndex
+	}
+	if ux := a.si.native(); ux != nil {
+		return a.si.listNative(ctx, ux, user)
 	}
 	ix, err := a.si.updateIndex(ctx, user, true, nil)
 	if err != nil {
@@ -202,14 +265,26 @@ func (a *Admin) RevokeUser(ctx context.Context, user string) (int, error) {
 		return 0, ErrNoUserIndex
 	}
 	var ids []string
-	_, err := a.si.updateIndex(ctx, user, false, func(ix *userIndex) {
-		for id := range ix.Sessions {
-			ids = append(ids, id)
+	if ux := a.si.native(); ux != nil {
+		var keys []string
+		err := a.si.cfg.observe(ctx, OpDelete, func() (err error) {
+			keys, err = ux.IndexTake(ctx, a.si.userIndexKey(user))
+			return err
+		})
+		if err != nil {
+			return 0, storeErr("take user index", err)
 		}
-		clear(ix.Sessions)
-	})
-	if err != nil {
-		return 0, err
+		ids = a.si.ids(keys)
+	} else {
+		_, err := a.si.updateIndex(ctx, user, false, func(ix *userIndex) {
+			for id := range ix.Sessions {
+				ids = append(ids, id)
+			}
+			clear(ix.Sessions)
+		})
+		if err != nil {
+			return 0, err
+		}
 	}
 	n := 0
 	var errs []error
@@ -221,4 +296,33 @@ func (a *Admin) RevokeUser(ctx context.Context, user string) (int, error) {
 		n++
 	}
 	return n, errors.Join(errs...)
+}
+
+// listNative is ListUser on a store's own index: every member is checked,
+// and those whose session is gone are removed from the index.
+func (si *serverInterface) listNative(ctx context.Context, ux UserIndexer, user string) ([]string, error) {
+	var keys []string
+	err := si.cfg.observe(ctx, OpGet, func() (err error) {
+		keys, err = ux.IndexList(ctx, si.userIndexKey(user))
+		return err
+	})
+	if err != nil {
+		return nil, storeErr("load user index", err)
+	}
+	ids := si.ids(keys)
+	live := ids[:0]
+	for _, id := range ids {
+		_, found, err := si.store.Get(ctx, si.key(id))
+		if err != nil {
+			return nil, storeErr("check indexed session", err)
+		}
+		if !found {
+			if err := si.indexRemove(ctx, ux, user, id); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		live = append(live, id)
+	}
+	return live, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coatcheck/coatcheck"
+	"github.com/coatcheck/coatcheck/memstore"
 )
 
 // login logs a fresh client in as user and returns it.
@@ -40,10 +41,81 @@ func bodyOf(t *testing.T, c *http.Client, url string) string {
 	return string(b)
 }
 
+// indexingStore is a countingStore that also exposes memstore's native
+// per-user index (coatcheck.UserIndexer), counting its calls as round
+// trips: an add as a set, a list as a get, a remove or take as a delete.
+// countingStore alone hides it, so the Manager keeps the index with
+// compare-and-set: every index test runs both ways (indexEnvs).
+type indexingStore struct {
+	*countingStore
+	ux coatcheck.UserIndexer
+}
+
+func (s indexingStore) IndexAdd(ctx context.Context, ik, k string, e time.Time) error {
+	s.sets.Add(1)
+	if s.fail.Load() {
+		return errDown
+	}
+	return s.ux.IndexAdd(ctx, ik, k, e)
+}
+
+func (s indexingStore) IndexRemove(ctx context.Context, ik, k string) error {
+	s.deletes.Add(1)
+	if s.fail.Load() {
+		return errDown
+	}
+	return s.ux.IndexRemove(ctx, ik, k)
+}
+
+func (s indexingStore) IndexList(ctx context.Context, ik string) ([]string, error) {
+	s.gets.Add(1)
+	if s.fail.Load() {
+		return nil, errDown
+	}
+	return s.ux.IndexList(ctx, ik)
+}
+
+func (s indexingStore) IndexTake(ctx context.Context, ik string) ([]string, error) {
+	s.deletes.Add(1)
+	if s.fail.Load() {
+		return nil, errDown
+	}
+	return s.ux.IndexTake(ctx, ik)
+}
+
+// newNativeEnv is newServerEnv with the store's native index exposed.
+func newNativeEnv(t *testing.T, cfg coatcheck.Config) *serverEnv {
+	t.Helper()
+	clk := &clock{t: time.Now()}
+	ms := memstore.New(memstore.Options{Now: clk.Now, CleanupInterval: -1})
+	t.Cleanup(func() { ms.Close() })
+	cs := &countingStore{Store: ms}
+	cfg.Store = indexingStore{cs, ms}
+	cfg.Now = clk.Now
+	cfg.Logger = quiet()
+	m, err := coatcheck.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler(serverApp()))
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &serverEnv{store: cs, m: m, srv: srv, client: client, clock: clk}
+}
+
+// indexEnvs runs test with the index kept by compare-and-set ("cas") and
+// by the store itself ("native").
+func indexEnvs(t *testing.T, test func(t *testing.T, e *serverEnv)) {
+	t.Run("cas", func(t *testing.T) { test(t, newServerEnv(t, coatcheck.Config{})) })
+	t.Run("native", func(t *testing.T) { test(t, newNativeEnv(t, coatcheck.Config{})) })
+}
+
 // TestRevokeUser: every session of one user ends, the others stay, and the
 // index follows logins, renewals and logouts.
-func TestRevokeUser(t *testing.T) {
-	e := newServerEnv(t, coatcheck.Config{})
+func TestRevokeUser(t *testing.T) { indexEnvs(t, testRevokeUser) }
+
+func testRevokeUser(t *testing.T, e *serverEnv) {
 	admin := e.m.Admin()
 	ctx := context.Background()
 	var alice []*http.Client
@@ -92,8 +164,9 @@ func TestRevokeUser(t *testing.T) {
 
 // TestUserIndexConcurrentLogins: 20 concurrent logins of one user are all
 // indexed (the index is compare-and-set, like sessions).
-func TestUserIndexConcurrentLogins(t *testing.T) {
-	e := newServerEnv(t, coatcheck.Config{})
+func TestUserIndexConcurrentLogins(t *testing.T) { indexEnvs(t, testUserIndexConcurrentLogins) }
+
+func testUserIndexConcurrentLogins(t *testing.T, e *serverEnv) {
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
@@ -112,7 +185,10 @@ func TestRevokeUserAmongMany(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100,000 sessions")
 	}
-	e := newServerEnv(t, coatcheck.Config{})
+	indexEnvs(t, testRevokeUserAmongMany)
+}
+
+func testRevokeUserAmongMany(t *testing.T, e *serverEnv) {
 	h := e.m.Handler(serverApp())
 	var target []string
 	for i := 0; i < 100_000; i++ {
@@ -146,6 +222,64 @@ func TestRevokeUserAmongMany(t *testing.T) {
 		if rec.Body.String() != "You are not logged in" {
 			t.Errorf("revoked session still logged in: %q", rec.Body.String())
 		}
+	}
+}
+
+// TestLoginCostFlat: with the store's own index, a login is the session's
+// write and one index add, however many sessions the user already has; no
+// index entry is read. (The compare-and-set index reads and rewrites the
+// user's whole entry on every login.)
+func TestLoginCostFlat(t *testing.T) {
+	e := newNativeEnv(t, coatcheck.Config{})
+	h := e.m.Handler(serverApp())
+	login := func() (gets, sets, deletes int32) {
+		e.store.reset()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/login?username=dave", nil))
+		if rec.Code != http.StatusFound {
+			t.Fatalf("login: %d", rec.Code)
+		}
+		return e.store.gets.Load(), e.store.sets.Load(), e.store.deletes.Load()
+	}
+	g1, s1, d1 := login()
+	if g1 != 0 || s1 != 2 || d1 != 0 {
+		t.Errorf("first login: %d gets, %d sets, %d deletes; want 0, 2 (session, index add), 0", g1, s1, d1)
+	}
+	for i := 0; i < 500; i++ {
+		login()
+	}
+	if g, s, d := login(); g != g1 || s != s1 || d != d1 {
+		t.Errorf("502nd login: %d gets, %d sets, %d deletes; the first took %d, %d, %d", g, s, d, g1, s1, d1)
+	}
+	if ids, err := e.m.Admin().ListUser(context.Background(), "dave"); err != nil || len(ids) != 502 {
+		t.Errorf("ListUser = %d ids, %v; want 502", len(ids), err)
+	}
+}
+
+// TestUserIndexNativeWithoutCAS: a store with a native index but no
+// compare-and-set still keeps the per-user index.
+func TestUserIndexNativeWithoutCAS(t *testing.T) {
+	ms := memstore.New(memstore.Options{CleanupInterval: -1})
+	t.Cleanup(func() { ms.Close() })
+	st := struct {
+		plainStore
+		coatcheck.UserIndexer
+	}{plainStore{ms}, ms}
+	m := coatcheck.MustNew(coatcheck.Config{Store: st, Logger: quiet()})
+	h := m.Handler(serverApp())
+	for i := 0; i < 3; i++ {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/login?username=erin", nil))
+	}
+	ids, err := m.Admin().ListUser(context.Background(), "erin")
+	if err != nil || len(ids) != 3 {
+		t.Fatalf("ListUser = %v, %v; want 3 ids", ids, err)
+	}
+	if n, err := m.Admin().RevokeUser(context.Background(), "erin"); err != nil || n != 3 {
+		t.Errorf("RevokeUser = %d, %v; want 3", n, err)
+	}
+	nidx := coatcheck.MustNew(coatcheck.Config{Store: st, Logger: quiet(), Server: coatcheck.ServerConfig{NoUserIndex: true}})
+	if _, err := nidx.Admin().ListUser(context.Background(), "erin"); !errors.Is(err, coatcheck.ErrNoUserIndex) {
+		t.Errorf("ListUser with NoUserIndex: %v, want ErrNoUserIndex", err)
 	}
 }
 
