@@ -36,6 +36,8 @@ var checks = []check{
 	{"IterateStop", checkIterateStop},
 	{"CompareAndSet", checkCompareAndSet},
 	{"CompareAndSetConcurrent", checkCompareAndSetConcurrent},
+	{"UserIndex", checkUserIndex},
+	{"UserIndexConcurrent", checkUserIndexConcurrent},
 }
 
 var expiryChecks = []check{
@@ -45,6 +47,7 @@ var expiryChecks = []check{
 	{"Iterate", checkExpiryIterate},
 	{"DeleteExpired", checkExpiryDeleteExpired},
 	{"CompareAndSet", checkExpiryCompareAndSet},
+	{"UserIndex", checkExpiryUserIndex},
 }
 
 // ---- helpers ----

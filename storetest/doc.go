@@ -42,6 +42,13 @@
 //   - Iterate, IterateStop (coatcheck.Iterator only): exactly the live keys
 //     under the prefix, each with its expiry (within the tolerance below);
 //     iteration stops as soon as fn returns false.
+//   - UserIndex, UserIndexConcurrent, Expiry/UserIndex
+//     (coatcheck.UserIndexer only): add, re-add (listed once), remove
+//     (idempotent), list and take on independent indexes; a cancelled
+//     context is an error; 20 concurrent adds are all kept and a take
+//     racing 20 more loses none; a member stays while its entry lives
+//     though its given expiry passed, and one whose entry and expiry have
+//     passed is dropped by the next add.
 //   - Expiry/Read, Expiry/Overwrite, Expiry/Touch, Expiry/Iterate,
 //     Expiry/DeleteExpired: the checks that have to wait for an entry to
 //     expire. They run in parallel with each other, so the whole suite takes

@@ -47,6 +47,11 @@ const (
 	bugCASNilOverwrites     // a nil old swaps even when the key is present
 	bugCASRevives           // an expired entry matches its old value
 	bugCASNotAtomic         // compare and write under separate locks (lost updates)
+	bugIndexNotAtomic       // IndexAdd reads, then writes the index under separate locks
+	bugIndexByExpiry        // the index drops members whose given expiry passed, live or not
+	bugIndexNeverHeals      // the index keeps members whose entry is gone
+	bugIndexTakeKeeps       // IndexTake returns the members but does not empty the index
+	bugIndexDupes           // a re-added member is listed twice
 )
 
 type entry struct {
@@ -61,9 +66,91 @@ type refStore struct {
 	mu   sync.Mutex
 	m    map[string]entry
 	sets int
+	idx  map[string][]indexed // the per-user indexes (coatcheck.UserIndexer)
 }
 
-func newRef(b bug) *refStore { return &refStore{bug: b, m: map[string]entry{}} }
+type indexed struct {
+	key    string
+	expiry time.Time
+}
+
+func newRef(b bug) *refStore {
+	return &refStore{bug: b, m: map[string]entry{}, idx: map[string][]indexed{}}
+}
+
+// IndexAdd adds key, first dropping the members whose expiry passed and
+// whose entry is gone.
+func (s *refStore) IndexAdd(ctx context.Context, ik, key string, expiry time.Time) error {
+	if err := s.ctxErr(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	list := append([]indexed(nil), s.idx[ik]...)
+	if s.bug == bugIndexNotAtomic {
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
+	}
+	defer s.mu.Unlock()
+	now := time.Now()
+	kept := list[:0]
+	for _, m := range list {
+		e, ok := s.m[m.key]
+		alive := ok && s.live(e, now)
+		passed := !m.expiry.IsZero() && !now.Before(m.expiry)
+		switch {
+		case m.key == key && s.bug != bugIndexDupes:
+		case passed && s.bug == bugIndexByExpiry:
+		case passed && !alive && s.bug != bugIndexNeverHeals:
+		default:
+			kept = append(kept, m)
+		}
+	}
+	s.idx[ik] = append(kept, indexed{key, expiry})
+	return nil
+}
+
+func (s *refStore) IndexRemove(ctx context.Context, ik, key string) error {
+	if err := s.ctxErr(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.idx[ik][:0]
+	for _, m := range s.idx[ik] {
+		if m.key != key {
+			list = append(list, m)
+		}
+	}
+	s.idx[ik] = list
+	if len(list) == 0 {
+		delete(s.idx, ik)
+	}
+	return nil
+}
+
+func (s *refStore) IndexList(ctx context.Context, ik string) ([]string, error) {
+	if err := s.ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keys []string
+	for _, m := range s.idx[ik] {
+		keys = append(keys, m.key)
+	}
+	return keys, nil
+}
+
+func (s *refStore) IndexTake(ctx context.Context, ik string) ([]string, error) {
+	keys, err := s.IndexList(ctx, ik)
+	if err == nil && s.bug != bugIndexTakeKeeps {
+		s.mu.Lock()
+		delete(s.idx, ik)
+		s.mu.Unlock()
+	}
+	return keys, err
+}
 
 func (s *refStore) ctxErr(ctx context.Context) error {
 	if s.bug == bugIgnoreCtx {
@@ -287,6 +374,8 @@ var (
 	_ coatcheck.Toucher  = (*refStore)(nil)
 	_ coatcheck.Iterator = (*refStore)(nil)
 	_ coatcheck.Cleaner  = (*refStore)(nil)
+
+	_ coatcheck.UserIndexer = (*refStore)(nil)
 )
 
 func TestRunReference(t *testing.T) {
@@ -352,6 +441,12 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 		{"CASNilOverwrites", bugCASNilOverwrites, []string{"CompareAndSet"}},
 		{"CASRevives", bugCASRevives, []string{"Expiry/CompareAndSet"}},
 		{"CASNotAtomic", bugCASNotAtomic, []string{"CompareAndSetConcurrent"}},
+		{"IndexNotAtomic", bugIndexNotAtomic, []string{"UserIndexConcurrent"}},
+		{"IndexByExpiry", bugIndexByExpiry, []string{"Expiry/UserIndex"}},
+		{"IndexNeverHeals", bugIndexNeverHeals, []string{"Expiry/UserIndex"}},
+		{"IndexTakeKeeps", bugIndexTakeKeeps, []string{"UserIndex", "UserIndexConcurrent"}},
+		{"IndexDupes", bugIndexDupes, []string{"UserIndex"}},
+		{"IgnoreCtxIndex", bugIgnoreCtx, []string{"UserIndex"}},
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -397,7 +492,7 @@ func TestChecksPassReference(t *testing.T) {
 				t.Fatalf("reference store: skipped=%v failures=%q", skipped, failures)
 			}
 			_, skipped = runCheckRecorded(t, func(t *testing.T) coatcheck.Store { return basicStore{newRef(noBug)} }, Options{MaxValueSize: 10}, c.fn)
-			wantSkip := c.name == "Touch" || strings.HasPrefix(c.name, "Iterate") || strings.HasPrefix(c.name, "CompareAndSet")
+			wantSkip := c.name == "Touch" || strings.HasPrefix(c.name, "Iterate") || strings.HasPrefix(c.name, "CompareAndSet") || strings.HasPrefix(c.name, "UserIndex")
 			if skipped != wantSkip {
 				t.Errorf("basic store: skipped = %v, want %v", skipped, wantSkip)
 			}

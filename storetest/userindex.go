@@ -16,15 +16,35 @@ import (
 // RunUserIndex checks, through the real middleware, that the per-user
 // session index (Admin.ListUser, Admin.RevokeUser) works on the store:
 // concurrent logins of one user are all indexed, a logout leaves the index,
-// and revoking the user ends every one of its sessions and no other. It
-// needs a CompareAndSetter store (the index is kept with compare-and-set)
-// and skips otherwise. Each run uses its own key prefix.
+// and revoking the user ends every one of its sessions and no other. A
+// store that keeps the index natively (coatcheck.UserIndexer) is checked
+// twice: as it is ("native"), and behind a wrapper that hides UserIndexer,
+// so the Manager keeps the index with compare-and-set ("cas"). A store
+// with neither is skipped. Each run uses its own key prefix.
 func RunUserIndex(t *testing.T, newStore func(t *testing.T) coatcheck.Store) {
 	t.Helper()
 	store := newStore(t)
-	if _, ok := store.(coatcheck.CompareAndSetter); !ok {
-		t.Skipf("storetest: %T is not a CompareAndSetter: no per-user index", store)
+	cas, isCAS := store.(coatcheck.CompareAndSetter)
+	_, isNative := store.(coatcheck.UserIndexer)
+	switch {
+	case isNative && isCAS:
+		t.Run("native", func(t *testing.T) { runUserIndex(t, store) })
+		t.Run("cas", func(t *testing.T) { runUserIndex(t, casOnly{store, cas}) })
+	case isNative || isCAS:
+		runUserIndex(t, store)
+	default:
+		t.Skipf("storetest: %T is neither a UserIndexer nor a CompareAndSetter: no per-user index", store)
 	}
+}
+
+// casOnly hides every optional interface of a store but CompareAndSetter.
+type casOnly struct {
+	coatcheck.Store
+	coatcheck.CompareAndSetter
+}
+
+func runUserIndex(t *testing.T, store coatcheck.Store) {
+	t.Helper()
 	m, err := coatcheck.New(coatcheck.Config{
 		Store:  store,
 		Server: coatcheck.ServerConfig{KeyPrefix: "uidx-" + newNamespace() + ":"},
