@@ -8,8 +8,8 @@
 // # Semantics
 //
 // The store follows the coatcheck.Store contract (see coatcheck's store.go)
-// and implements coatcheck.Toucher, coatcheck.Iterator and
-// coatcheck.Cleaner:
+// and implements coatcheck.Toucher, coatcheck.Iterator, coatcheck.Cleaner,
+// coatcheck.CompareAndSetter and coatcheck.UserIndexer:
 //
 //   - Set copies the data it is given and Get returns a fresh copy, so no
 //     caller ever shares a slice with the store or with another caller.
@@ -37,6 +37,18 @@
 // (the slice slot and the map entry). At the default cap with typical
 // Flask-Session keys (51 bytes) and ~60-byte values the store uses about
 // 25 MiB of heap (measured by TestBoundedMemory).
+//
+// # Per-user index
+//
+// The store keeps coatcheck's per-user session index natively
+// (coatcheck.UserIndexer): a map from index key to its member keys, beside
+// the entries and under the same lock, so adding or removing a member is
+// O(1) whatever the user's session count. A member is tied to its entry:
+// when the entry goes (Delete, expiry, the janitor, eviction) it leaves
+// every index, and an emptied index is deleted, so the indexes never hold
+// more members than the store holds entries. An index is not an entry: Get
+// of an index key finds nothing, and it neither counts towards MaxEntries
+// nor shows in Iterate.
 //
 // # The janitor
 //
@@ -106,12 +118,14 @@ type store struct {
 	max    int // <= 0: unlimited
 	logger *slog.Logger
 
-	mu        sync.Mutex // every access moves the entry in the LRU list
-	m         map[string]int32
-	ents      []entry
-	free      int32 // head of the free-slot list (linked through next)
-	head      int32 // most recently used
-	tail      int32 // least recently used
+	mu   sync.Mutex // every access moves the entry in the LRU list
+	m    map[string]int32
+	ents []entry
+	free int32 // head of the free-slot list (linked through next)
+	head int32 // most recently used
+	tail int32 // least recently used
+	// idx maps an index key to its members, each a key of m.
+	idx       map[string]map[string]struct{}
 	lastSweep time.Time
 
 	evictions atomic.Uint64
@@ -131,6 +145,7 @@ type entry struct {
 	data       []byte
 	expiry     int64 // Unix nanoseconds; 0: none
 	prev, next int32
+	idx        []string // the index keys this entry is a member of (usually none or one)
 }
 
 func toNano(t time.Time) int64 {
@@ -159,6 +174,7 @@ func New(opts Options) *Store {
 		max:    opts.MaxEntries,
 		logger: opts.Logger,
 		m:      make(map[string]int32),
+		idx:    make(map[string]map[string]struct{}),
 		free:   none,
 		head:   none,
 		tail:   none,
@@ -314,8 +330,12 @@ func (s *store) use(i int32) {
 	}
 }
 
-// remove deletes slot i from the map and the list and frees it.
+// remove deletes slot i from the map, the list and its indexes, and frees
+// it.
 func (s *store) remove(i int32) {
+	for _, ik := range s.ents[i].idx {
+		s.leave(ik, s.ents[i].key)
+	}
 	s.unlink(i)
 	delete(s.m, s.ents[i].key)
 	s.ents[i] = entry{prev: none, next: s.free}
@@ -504,6 +524,125 @@ func (s *store) iterate(ctx context.Context, prefix string, fn func(key string, 
 		}
 	}
 	return nil
+}
+
+// IndexAdd adds key to the index under indexKey (coatcheck.UserIndexer).
+// A key that holds no live entry is not added: the member would leave at
+// once. expiry is not needed: the member leaves with its entry.
+func (st *Store) IndexAdd(ctx context.Context, indexKey, key string, expiry time.Time) error {
+	return st.s.indexAdd(ctx, indexKey, key)
+}
+
+// IndexRemove removes key from the index under indexKey.
+func (st *Store) IndexRemove(ctx context.Context, indexKey, key string) error {
+	return st.s.indexRemove(ctx, indexKey, key)
+}
+
+// IndexList returns the members of the index under indexKey whose entries
+// are live.
+func (st *Store) IndexList(ctx context.Context, indexKey string) ([]string, error) {
+	return st.s.indexList(ctx, indexKey, false)
+}
+
+// IndexTake returns the live members of the index under indexKey and
+// deletes the index, atomically.
+func (st *Store) IndexTake(ctx context.Context, indexKey string) ([]string, error) {
+	return st.s.indexList(ctx, indexKey, true)
+}
+
+// leave removes key from the index under ik; the caller holds mu and
+// removes ik from the entry's own list.
+func (s *store) leave(ik, key string) {
+	set := s.idx[ik]
+	delete(set, key)
+	if len(set) == 0 {
+		delete(s.idx, ik)
+	}
+}
+
+func (s *store) indexAdd(ctx context.Context, ik, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := toNano(s.now())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.m[key]
+	if !ok {
+		return nil
+	}
+	if !liveNano(s.ents[i].expiry, now) {
+		s.remove(i)
+		return nil
+	}
+	set := s.idx[ik]
+	if set == nil {
+		set = make(map[string]struct{})
+		s.idx[ik] = set
+	}
+	if _, in := set[key]; !in {
+		set[s.ents[i].key] = struct{}{}
+		s.ents[i].idx = append(s.ents[i].idx, ik)
+	}
+	return nil
+}
+
+func (s *store) indexRemove(ctx context.Context, ik, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, in := s.idx[ik][key]; !in {
+		return nil
+	}
+	s.leave(ik, key)
+	if i, ok := s.m[key]; ok {
+		s.ents[i].idx = without(s.ents[i].idx, ik)
+	}
+	return nil
+}
+
+// indexList returns the live members of the index under ik, and with take
+// deletes the index.
+func (s *store) indexList(ctx context.Context, ik string, take bool) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := toNano(s.now())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set := s.idx[ik]
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		i := s.m[k]
+		if liveNano(s.ents[i].expiry, now) {
+			keys = append(keys, k)
+		}
+		if take {
+			s.ents[i].idx = without(s.ents[i].idx, ik)
+		}
+	}
+	if take {
+		delete(s.idx, ik)
+	}
+	return keys, nil
+}
+
+// without returns list without ik, reusing its array.
+func without(list []string, ik string) []string {
+	for j, v := range list {
+		if v == ik {
+			list[j] = list[len(list)-1]
+			list[len(list)-1] = ""
+			list = list[:len(list)-1]
+			break
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	return list
 }
 
 func (s *store) deleteExpired(ctx context.Context) (int, error) {
