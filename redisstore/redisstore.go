@@ -5,8 +5,9 @@
 // code serves a single server ([redis.NewClient]), Sentinel
 // ([redis.NewFailoverClient]), Cluster ([redis.NewClusterClient]) and Ring
 // ([redis.NewRing]). It satisfies coatcheck.Store, coatcheck.Toucher,
-// coatcheck.GetToucher, coatcheck.Iterator and coatcheck.CompareAndSetter
-// structurally; it does not import the coatcheck package.
+// coatcheck.GetToucher, coatcheck.Iterator, coatcheck.CompareAndSetter and
+// coatcheck.UserIndexer (the per-user session index as a sorted set; see
+// userindex.go) structurally; it does not import the coatcheck package.
 //
 // # Layout (Flask-Session interop)
 //

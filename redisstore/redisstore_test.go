@@ -22,6 +22,7 @@ var (
 
 	_ coatcheck.GetToucher       = (*Store)(nil)
 	_ coatcheck.CompareAndSetter = (*Store)(nil)
+	_ coatcheck.UserIndexer      = (*Store)(nil)
 )
 
 func requireEnv(t *testing.T, name string) string {
