@@ -143,13 +143,19 @@ func (s *refStore) IndexList(ctx context.Context, ik string) ([]string, error) {
 }
 
 func (s *refStore) IndexTake(ctx context.Context, ik string) ([]string, error) {
-	keys, err := s.IndexList(ctx, ik)
-	if err == nil && s.bug != bugIndexTakeKeeps {
-		s.mu.Lock()
-		delete(s.idx, ik)
-		s.mu.Unlock()
+	if err := s.ctxErr(ctx); err != nil {
+		return nil, err
 	}
-	return keys, err
+	s.mu.Lock() // list and empty under one lock: an add in between is not lost
+	defer s.mu.Unlock()
+	var keys []string
+	for _, m := range s.idx[ik] {
+		keys = append(keys, m.key)
+	}
+	if s.bug != bugIndexTakeKeeps {
+		delete(s.idx, ik)
+	}
+	return keys, nil
 }
 
 func (s *refStore) ctxErr(ctx context.Context) error {
