@@ -92,6 +92,14 @@ type Config struct {
 	// settings. See encryptedcookie.go for the format.
 	EncryptCookies bool
 
+	// CookieCacheSize is SESSION_COOKIE_CACHE_SIZE (Coatcheck's): the byte
+	// budget of the cache of recently verified cookies, which lets a client
+	// that sends the same cookie again skip signature verification and
+	// decoding (the age and timeout checks still run on every request; see
+	// cookiecache.go). Zero means DefaultCookieCacheSize (8 MiB); negative
+	// disables the cache. Cookie sessions only.
+	CookieCacheSize int
+
 	// Store switches to server-side sessions (Flask-Session): the cookie
 	// carries only a session id and the data lives in Store. nil: the whole
 	// session lives in a signed cookie (Flask's default).

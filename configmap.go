@@ -83,6 +83,10 @@ var settings = []setting{
 	{name: "SESSION_ABSOLUTE_LIFETIME", apply: durationField(func(c *Config) *time.Duration { return &c.AbsoluteLifetime })},
 	{name: "SESSION_STRICT_CONFLICTS", apply: boolField(func(c *Config) *bool { return &c.Server.StrictConflicts })},
 	{name: "SESSION_USER_KEY", apply: func(c *Config, v any) error { c.Server.UserKey = str(v); return nil }},
+	{name: "SESSION_COOKIE_CACHE_SIZE", apply: func(c *Config, v any) (err error) {
+		c.CookieCacheSize, err = parseInt(v)
+		return err
+	}},
 	{name: "SESSION_STORE_TIMEOUT", apply: durationField(func(c *Config) *time.Duration { return &c.Server.StoreTimeout })},
 }
 

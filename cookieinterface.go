@@ -20,12 +20,22 @@ type cookieCodec interface {
 	// rejected cookie returns an error that is not ErrBadPayload; a verified
 	// but undecodable one wraps ErrBadPayload.
 	decode(value string, now time.Time) (map[string]any, time.Time, error)
+	// fresh reports whether a cookie signed at signedAt is still young
+	// enough at now: decode's age rule, for cached cookies.
+	fresh(signedAt, now time.Time) bool
+	// resign signs the payload of value, a cookie decode accepted, anew at
+	// now, without encoding the data again; false: encode instead.
+	resign(value string, now time.Time) (string, bool)
 }
 
 // cookieInterface is Flask's SecureCookieSessionInterface.
 type cookieInterface struct {
 	cfg   *Config
-	codec cookieCodec // nil without a secret key: null sessions
+	codec cookieCodec  // nil without a secret key: null sessions
+	cache *cookieCache // verified cookies; nil when disabled
+	// sameKey: the signing key is the only key, so a cookie that verified
+	// is signed with it (re-signing in the same second changes nothing)
+	sameKey bool
 }
 
 func newCookieInterface(cfg *Config) (*cookieInterface, error) {
@@ -43,6 +53,8 @@ func newCookieInterface(cfg *Config) (*cookieInterface, error) {
 		return nil, err
 	}
 	ci.codec = codec
+	ci.cache = newCookieCache(cfg.CookieCacheSize)
+	ci.sameKey = len(cfg.SecretKeyFallbacks) == 0
 	return ci, nil
 }
 
@@ -72,17 +84,13 @@ func (ci *cookieInterface) openInto(r *http.Request, s *Session) error {
 	}
 	cfg := ci.cfg
 	now := cfg.Now()
-	data, signedAt, err := ci.codec.decode(value, now)
-	if err == nil && cfg.IdleTimeout > 0 && now.Sub(signedAt) > cfg.IdleTimeout {
+	e, shared, err := ci.verify(value, now)
+	if err == nil && cfg.IdleTimeout > 0 && now.Sub(e.signedAt) > cfg.IdleTimeout {
 		err = fmt.Errorf("idle timeout: signed %s ago, SESSION_IDLE_TIMEOUT is %s",
-			now.Sub(signedAt).Round(time.Second), cfg.IdleTimeout)
+			now.Sub(e.signedAt).Round(time.Second), cfg.IdleTimeout)
 	}
-	var deadline time.Time
-	if err == nil {
-		deadline, _ = takeDeadline(data)
-		if cfg.AbsoluteLifetime > 0 && !deadline.IsZero() && !now.Before(deadline) {
-			err = errors.New("absolute session lifetime exceeded")
-		}
+	if err == nil && cfg.AbsoluteLifetime > 0 && !e.deadline.IsZero() && !now.Before(e.deadline) {
+		err = errors.New("absolute session lifetime exceeded")
 	}
 	if err != nil {
 		if errors.Is(err, ErrBadPayload) {
@@ -94,14 +102,39 @@ func (ci *cookieInterface) openInto(r *http.Request, s *Session) error {
 		cfg.event(r.Context(), EventNew, s.reason)
 		return nil
 	}
-	s.data, s.deadline = data, deadline
+	s.data, s.deadline, s.cookie = e.data, e.deadline, value
+	if shared {
+		s.cached = e
+	}
 	cfg.event(r.Context(), EventLoad, nil)
-	if cfg.AbsoluteLifetime > 0 && deadline.IsZero() {
+	if cfg.AbsoluteLifetime > 0 && e.deadline.IsZero() {
 		// a cookie Flask (or an earlier setting) wrote: the lifetime counts
 		// from this first use, and the stamp goes out with the cookie
 		ci.stampNew(s, now)
 	}
 	return nil
+}
+
+// verify checks and decodes value at now, through the verified-cookie
+// cache: shared reports that e.data is the cache's (copy it before any
+// change).
+func (ci *cookieInterface) verify(value string, now time.Time) (e *cachedCookie, shared bool, err error) {
+	if ci.cache != nil {
+		if e := ci.cache.get(value); e != nil && ci.codec.fresh(e.signedAt, now) {
+			return e, true, nil
+		}
+	}
+	data, signedAt, err := ci.codec.decode(value, now)
+	if err != nil {
+		return nil, false, err
+	}
+	deadline, _ := takeDeadline(data)
+	e = &cachedCookie{data: data, signedAt: signedAt, deadline: deadline}
+	if ci.cache != nil && cacheable(data) {
+		ci.cache.put(value, e)
+		shared = true
+	}
+	return e, shared, nil
 }
 
 // stampNew starts the absolute lifetime of s at now.
@@ -136,11 +169,7 @@ func (ci *cookieInterface) Save(r *http.Request, s *Session, h http.Header) erro
 		return nil
 	}
 	now := cfg.Now()
-	if !s.deadline.IsZero() {
-		s.data[deadlineKey] = s.deadline.Unix()
-	}
-	value, err := ci.codec.encode(s.data, now)
-	delete(s.data, deadlineKey)
+	value, err := ci.sign(s, now)
 	if err != nil {
 		return err
 	}
@@ -157,6 +186,29 @@ func (ci *cookieInterface) Save(r *http.Request, s *Session, h http.Header) erro
 	}
 	addVaryCookie(h)
 	return nil
+}
+
+// sign renders the cookie value of s at now. A session whose data is still
+// the cached, verified cookie's (unchanged, not stamped) is re-signed from
+// its cookie without encoding it again — or, in the second it was signed,
+// sent back as it came — and the new value joins the cache.
+func (ci *cookieInterface) sign(s *Session, now time.Time) (string, error) {
+	if e := s.cached; e != nil && !s.modified && !s.stamp {
+		if ci.sameKey && now.Unix() == e.signedAt.Unix() {
+			return s.cookie, nil
+		}
+		if v, ok := ci.codec.resign(s.cookie, now); ok {
+			ci.cache.put(v, &cachedCookie{data: e.data, signedAt: now.Truncate(time.Second), deadline: e.deadline})
+			return v, nil
+		}
+	}
+	s.own() // the deadline stamp goes into the data for a moment
+	if !s.deadline.IsZero() {
+		s.data[deadlineKey] = s.deadline.Unix()
+	}
+	value, err := ci.codec.encode(s.data, now)
+	delete(s.data, deadlineKey)
+	return value, err
 }
 
 // permanentTrue is how Flask's compact tagged JSON spells a permanent session.

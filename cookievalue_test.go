@@ -2,6 +2,7 @@ package coatcheck
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -46,6 +47,24 @@ func TestMayBePermanent(t *testing.T) {
 	} {
 		if got := mayBePermanent(tt.cookie); got != tt.want {
 			t.Errorf("mayBePermanent(%q) = %v, want %v", tt.cookie, got, tt.want)
+		}
+	}
+}
+
+// TestValidCookieValueEveryByte: the eight-bytes-at-a-time check agrees
+// with net/http's byte rule for every byte value at every position of a
+// word and of the tail.
+func TestValidCookieValueEveryByte(t *testing.T) {
+	want := func(c byte) bool { return c >= 0x20 && c < 0x7f && c != '"' && c != ';' && c != '\\' }
+	for n := 1; n <= 19; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = byte(c)
+				if got := validCookieValue(string(b)); got != want(byte(c)) {
+					t.Fatalf("validCookieValue(%q) = %v, want %v", b, got, want(byte(c)))
+				}
+			}
 		}
 	}
 }

@@ -98,6 +98,15 @@ func (c *encryptedCookieCodec) encode(data map[string]any, now time.Time) (strin
 	return string(out), nil
 }
 
+// fresh is decode's age rule.
+func (c *encryptedCookieCodec) fresh(signedAt, now time.Time) bool {
+	age := now.Sub(signedAt)
+	return age <= c.maxAge && age >= -time.Minute
+}
+
+// resign is not possible without the plaintext's new time: encode again.
+func (c *encryptedCookieCodec) resign(string, time.Time) (string, bool) { return "", false }
+
 func (c *encryptedCookieCodec) decode(value string, now time.Time) (map[string]any, time.Time, error) {
 	if len(value) > maxEncryptedCookie || len(value) < len(encPrefix) || value[:len(encPrefix)] != encPrefix {
 		return nil, time.Time{}, errEncrypted
@@ -116,7 +125,8 @@ func (c *encryptedCookieCodec) decode(value string, now time.Time) (map[string]a
 			continue
 		}
 		at := time.Unix(int64(binary.BigEndian.Uint64(plain)), 0)
-		if age := now.Sub(at); age > c.maxAge || age < -time.Minute {
+		if !c.fresh(at, now) {
+			age := now.Sub(at)
 			return nil, at, fmt.Errorf("coatcheck: encrypted session cookie: written %s ago, outside PERMANENT_SESSION_LIFETIME %s", age.Round(time.Second), c.maxAge)
 		}
 		m, err := c.tj.Unmarshal(plain[8:])

@@ -37,6 +37,18 @@ func (f flaskCookieCodec) encode(data map[string]any, now time.Time) (string, er
 	return v, nil
 }
 
+// fresh is itsdangerous' age rule (TimestampSigner.Unsign): whole seconds,
+// not in the future, at most MaxAge old.
+func (f flaskCookieCodec) fresh(signedAt, now time.Time) bool {
+	age := now.Unix() - signedAt.Unix()
+	return age >= 0 && age <= int64(f.c.MaxAge()/time.Second)
+}
+
+func (f flaskCookieCodec) resign(value string, now time.Time) (string, bool) {
+	v, err := f.c.Resign(value, now)
+	return v, err == nil
+}
+
 func (f flaskCookieCodec) decode(value string, now time.Time) (map[string]any, time.Time, error) {
 	m, signedAt, err := f.c.Decode(value, now)
 	if err != nil && errors.Is(err, itsdangerous.ErrBadPayload) {

@@ -41,6 +41,13 @@ type Session struct {
 
 	data   map[string]any
 	err    error // load or write failure → error handler
+
+	// cookie sessions: the cookie value the session was opened from, and,
+	// while data is still the verified-cookie cache's shared copy, its
+	// entry (see cookiecache.go; own gives the session its own copy)
+	cookie string
+	cached *cachedCookie
+
 	reason error // why the session started empty (ErrNoSession, ErrInvalidSession…)
 
 	// server-side
@@ -158,7 +165,20 @@ func (s *Session) write() bool {
 			s.m.logFailure(s.r, s.err, 0)
 		}
 	}
-	return s.err == nil
+	if s.err != nil {
+		return false
+	}
+	s.own()
+	return true
+}
+
+// own gives the session its own copy of data shared with the
+// verified-cookie cache, before anything could change it. Callers hold s.mu.
+func (s *Session) own() {
+	if s.cached != nil {
+		s.cached = nil
+		s.data = cloneData(s.data)
+	}
 }
 
 // taggedJSON is the app's custom tagged-JSON serializer, if any.
@@ -181,6 +201,10 @@ func (s *Session) Get(key string) (any, bool) {
 	defer s.mu.Unlock()
 	s.read()
 	v, ok := s.data[key]
+	if s.cached != nil && !immutable(v) {
+		s.own() // the caller may change a list or dict in place
+		v = s.data[key]
+	}
 	return v, ok
 }
 
@@ -237,13 +261,13 @@ func (s *Session) Pop(key string) (any, bool) {
 		s.write() // Flask's NullSession refuses pop, even of a missing key
 		return nil, false
 	}
-	v, ok := s.data[key]
-	if !ok {
+	if _, ok := s.data[key]; !ok {
 		return nil, false
 	}
 	if !s.write() {
 		return nil, false
 	}
+	v := s.data[key] // after write: the session's own copy
 	delete(s.data, key)
 	s.changed()
 	return v, true
@@ -288,6 +312,7 @@ func (s *Session) All() map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.read()
+	s.own() // the values may be changed in place
 	m := make(map[string]any, len(s.data))
 	for k, v := range s.data {
 		m[k] = v

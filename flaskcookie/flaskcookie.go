@@ -156,6 +156,27 @@ func (c *Codec) Decode(value string, now time.Time) (map[string]any, time.Time, 
 	return m, signedAt, nil
 }
 
+// MaxAge is the oldest a cookie may be (Config.MaxAge, defaulted).
+func (c *Codec) MaxAge() time.Duration { return c.maxAge }
+
+// Resign re-signs value, a cookie Decode accepted, at now with SecretKey,
+// keeping its payload bytes as they are: for a value Encode produced (and an
+// uncompressed one Flask signed) the result equals Encode of the decoded
+// data at now, without encoding the data again. Resign does not verify
+// value; it fails only when value does not have a cookie's three parts.
+func (c *Codec) Resign(value string, now time.Time) (string, error) {
+	i := lastDot(value)
+	if i < 0 {
+		return "", fmt.Errorf("flaskcookie: %w", itsdangerous.ErrMalformed)
+	}
+	j := lastDot(value[:i])
+	if j < 0 {
+		return "", fmt.Errorf("flaskcookie: %w", itsdangerous.ErrMalformed)
+	}
+	b := c.ser.Signer().AppendSign(nil, unsafe.Slice(unsafe.StringData(value), j), now)
+	return unsafe.String(&b[0], len(b)), nil
+}
+
 // DecodeJSON is Decode returning the verified JSON text instead of the
 // decoded session.
 func (c *Codec) DecodeJSON(value string, now time.Time) ([]byte, time.Time, error) {

@@ -1,0 +1,248 @@
+package coatcheck
+
+import (
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/coatcheck/coatcheck/pyval"
+)
+
+// The verified-cookie cache (Config.CookieCacheSize).
+//
+// Between two changes of a session its client sends the same cookie again
+// and again: every page, asset and XHR of a logged-in user. Verifying the
+// signature and decoding the tagged JSON each time is most of what a cookie
+// read costs, so the cookie interface remembers, for the cookies it
+// verified (or re-signed) recently, the exact cookie value → what it decoded
+// to. A hit skips HMAC and JSON entirely; what stays per request is a map
+// lookup and the age checks.
+//
+// Soundness: only values whose signature checked out (or that this Manager
+// signed itself) are inserted, the key is the whole value, and the keys that
+// verified it never change for the life of the Manager, so a hit is exactly
+// the answer verification would give. The age checks (PERMANENT_SESSION_
+// LIFETIME, SESSION_IDLE_TIMEOUT, SESSION_ABSOLUTE_LIFETIME) run on every
+// hit as on a miss, from the signing time and deadline kept in the entry: a
+// cached cookie is rejected at the same second an uncached one would be (a
+// hit that is too old takes the full path, which produces the same error).
+//
+// Sharing: an entry's data is never written after insertion. Sessions opened
+// from it share it copy-on-write: the first write, and the first read of a
+// mutable value (a list, dict, bytes or big integer that the handler could
+// change in place), gives the session its own deep copy (Session.own). A
+// session whose data holds a type the copy does not know (a custom tag's
+// value) is not cached.
+//
+// Memory: an entry costs about 2·len(value) + 256 bytes (the value, the
+// decoded data, the entry). The cache is split in cacheShards shards by the
+// value's last bytes (signature characters: uniform, and only verified
+// values are stored); each shard keeps two generations of at most
+// limit/(2·cacheShards) bytes, and when the current one is full it becomes
+// the old one and the old one is dropped (a hit in the old generation moves
+// the entry to the current one). That is an approximate LRU that never holds
+// more than limit bytes by that estimate.
+//
+// Timing: lookups compare the presented value with stored ones of the same
+// hash with ordinary (not constant-time) string equality, like any map of
+// header values; the hash is seeded per process, and learning a stored
+// cookie would require already holding it.
+
+// DefaultCookieCacheSize is the verified-cookie cache's byte budget when
+// Config.CookieCacheSize is zero.
+const DefaultCookieCacheSize = 8 << 20
+
+const cacheShards = 16
+
+// cachedCookie is what a verified cookie decoded to. Immutable once
+// inserted.
+type cachedCookie struct {
+	data     map[string]any // the session, without the deadline stamp
+	signedAt time.Time
+	deadline time.Time // zero: none
+}
+
+type cookieCache struct {
+	shards [cacheShards]cacheShard
+}
+
+type cacheShard struct {
+	mu       sync.RWMutex
+	cur, old map[string]*cachedCookie
+	cost     int64 // of cur
+	limit    int64 // per generation
+	_        [40]byte
+}
+
+// newCookieCache returns a cache of about size bytes, nil when size < 0.
+func newCookieCache(size int) *cookieCache {
+	if size < 0 {
+		return nil
+	}
+	if size == 0 {
+		size = DefaultCookieCacheSize
+	}
+	c := &cookieCache{}
+	for i := range c.shards {
+		c.shards[i].limit = int64(size) / (2 * cacheShards)
+	}
+	return c
+}
+
+func entryCost(value string) int64 { return 2*int64(len(value)) + 256 }
+
+func (c *cookieCache) shard(value string) *cacheShard {
+	n := len(value)
+	if n < 2 {
+		return &c.shards[0]
+	}
+	return &c.shards[(value[n-1]^value[n-2]*7)&(cacheShards-1)]
+}
+
+// get returns the entry for value, or nil.
+func (c *cookieCache) get(value string) *cachedCookie {
+	sh := c.shard(value)
+	sh.mu.RLock()
+	e, inCur := sh.cur[value]
+	if !inCur {
+		e = sh.old[value]
+	}
+	sh.mu.RUnlock()
+	if e != nil && !inCur {
+		sh.mu.Lock()
+		if sh.old[value] == e {
+			delete(sh.old, value)
+			sh.add(value, e)
+		}
+		sh.mu.Unlock()
+	}
+	return e
+}
+
+// put remembers e for value.
+func (c *cookieCache) put(value string, e *cachedCookie) {
+	sh := c.shard(value)
+	sh.mu.Lock()
+	if _, ok := sh.cur[value]; !ok {
+		delete(sh.old, value)
+		sh.add(value, e)
+	}
+	sh.mu.Unlock()
+}
+
+// add inserts into the current generation, turning it over when full.
+// Callers hold sh.mu.
+func (sh *cacheShard) add(value string, e *cachedCookie) {
+	cost := entryCost(value)
+	if cost > sh.limit {
+		return
+	}
+	if sh.cur == nil || sh.cost+cost > sh.limit {
+		sh.old = sh.cur
+		sh.cur = make(map[string]*cachedCookie, len(sh.old))
+		sh.cost = 0
+	}
+	sh.cur[value] = e
+	sh.cost += cost
+}
+
+// bytes is the cache's current cost estimate, for tests.
+func (c *cookieCache) bytes() (total int64) {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		total += sh.cost
+		for v := range sh.old {
+			total += entryCost(v)
+		}
+		sh.mu.RUnlock()
+	}
+	return total
+}
+
+// cacheable reports whether every value in data is of a type cloneValue
+// copies (or that cannot change), so that data can be shared.
+func cacheable(data map[string]any) bool {
+	for _, v := range data {
+		if !cacheableValue(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func cacheableValue(v any, depth int) bool {
+	if depth > maxValueDepth {
+		return false
+	}
+	switch x := v.(type) {
+	case nil, bool, string, int64, int, float64, *big.Int, time.Time,
+		pyval.Markup, pyval.Decimal, pyval.Date, pyval.UUID, []byte:
+		return true
+	case []any:
+		for _, e := range x {
+			if !cacheableValue(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	case pyval.Tuple:
+		for _, e := range x {
+			if !cacheableValue(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		for _, e := range x {
+			if !cacheableValue(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// immutable reports whether a handler holding v cannot change it in place.
+func immutable(v any) bool {
+	switch v.(type) {
+	case nil, bool, string, int64, int, float64, time.Time,
+		pyval.Markup, pyval.Decimal, pyval.Date, pyval.UUID:
+		return true
+	}
+	return false
+}
+
+// cloneData deep-copies a cacheable session.
+func cloneData(data map[string]any) map[string]any {
+	out := make(map[string]any, len(data)+1)
+	for k, v := range data {
+		out[k] = cloneValue(v)
+	}
+	return out
+}
+
+func cloneValue(v any) any {
+	switch x := v.(type) {
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneValue(e)
+		}
+		return out
+	case pyval.Tuple:
+		out := make(pyval.Tuple, len(x))
+		for i, e := range x {
+			out[i] = cloneValue(e)
+		}
+		return out
+	case map[string]any:
+		return cloneData(x)
+	case []byte:
+		return append([]byte(nil), x...)
+	case *big.Int:
+		return new(big.Int).Set(x)
+	}
+	return v
+}
