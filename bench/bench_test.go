@@ -260,6 +260,25 @@ func BenchmarkCoatcheckCookieReadPermanent(b *testing.B) {
 	run(b, m.Handler(ccRead(s)), template(ccCookie(b, m, true)), s, wantUser, nil, setsCookie)
 }
 
+// BenchmarkCoatcheckCookieReadNoCache: CoatcheckCookieRead with the
+// verified-cookie cache disabled (Config.CookieCacheSize < 0), so every
+// request verifies the signature and decodes the payload: the cost of a
+// cache miss (a cookie the Manager has not seen, or one evicted), where
+// CoatcheckCookieRead, which sends the same cookie every iteration, hits.
+func BenchmarkCoatcheckCookieReadNoCache(b *testing.B) {
+	m := ccManager(b, coatcheck.Config{CookieCacheSize: -1})
+	s := &seen{}
+	run(b, m.Handler(ccRead(s)), template(ccCookie(b, m, false)), s, wantUser, nil, noCookie)
+}
+
+// BenchmarkCoatcheckCookieReadPermanentNoCache: CoatcheckCookieReadPermanent
+// (read + re-sign) with the verified-cookie cache disabled.
+func BenchmarkCoatcheckCookieReadPermanentNoCache(b *testing.B) {
+	m := ccManager(b, coatcheck.Config{CookieCacheSize: -1})
+	s := &seen{}
+	run(b, m.Handler(ccRead(s)), template(ccCookie(b, m, true)), s, wantUser, nil, setsCookie)
+}
+
 // BenchmarkCoatcheckCookieWrite: no cookie; the handler sets one key and the
 // response carries the signed cookie.
 func BenchmarkCoatcheckCookieWrite(b *testing.B) {
