@@ -94,13 +94,10 @@ type cookieSpec struct {
 	delete      bool
 }
 
-// formatSetCookie renders a Set-Cookie value in Werkzeug's attribute order:
-// name=value; Domain; Expires; Max-Age; Secure; HttpOnly; Path; SameSite;
+// appendCookieAttrs appends the attributes after name=value, in Werkzeug's
+// order: Domain; Expires; Max-Age; Secure; HttpOnly; Path; SameSite;
 // Partitioned.
-func (c *Config) formatSetCookie(dst []byte, sp cookieSpec) []byte {
-	dst = append(dst, sp.name...)
-	dst = append(dst, '=')
-	dst = append(dst, sp.value...)
+func (c *Config) appendCookieAttrs(dst []byte, sp cookieSpec) []byte {
 	if c.CookieDomain != "" {
 		dst = append(dst, "; Domain="...)
 		dst = append(dst, c.CookieDomain...)
@@ -134,15 +131,44 @@ func (c *Config) formatSetCookie(dst []byte, sp cookieSpec) []byte {
 	return dst
 }
 
-// setCookie adds the Set-Cookie header, enforcing MaxCookieSize.
+// cookieLine is one Set-Cookie header value, with the header's value slice
+// and the text's buffer in one allocation (a logged-in session's line fits;
+// a longer one grows into a second).
+type cookieLine struct {
+	vals [1]string
+	buf  [448]byte
+}
+
+// cookieLine starts a Set-Cookie line: the caller appends the value to
+// line, then hands both to addCookieLine.
+func (c *Config) cookieLine(name string) (cl *cookieLine, line []byte) {
+	cl = new(cookieLine)
+	line = append(cl.buf[:0], name...)
+	return cl, append(line, '=')
+}
+
+// setCookie adds the Set-Cookie header for sp, enforcing MaxCookieSize.
 func (c *Config) setCookie(h http.Header, sp cookieSpec) error {
-	line := c.formatSetCookie(make([]byte, 0, len(sp.value)+128), sp)
+	cl, line := c.cookieLine(sp.name)
+	return c.addCookieLine(h, cl, append(line, sp.value...), sp)
+}
+
+// addCookieLine finishes line (name=value so far) with sp's attributes and
+// adds it to h, enforcing MaxCookieSize.
+func (c *Config) addCookieLine(h http.Header, cl *cookieLine, line []byte, sp cookieSpec) error {
+	line = c.appendCookieAttrs(line, sp)
 	if c.MaxCookieSize > 0 && len(line) > c.MaxCookieSize {
 		return &CookieTooLargeError{Name: sp.name, Size: len(line), Limit: c.MaxCookieSize}
 	}
-	// line is a fresh buffer nothing writes again: the header value is a
-	// view of it, not a copy
-	h.Add("Set-Cookie", unsafe.String(unsafe.SliceData(line), len(line)))
+	// line is a buffer nothing writes again: the header value is a view of
+	// it, not a copy
+	v := unsafe.String(unsafe.SliceData(line), len(line))
+	if old := h["Set-Cookie"]; len(old) > 0 {
+		h["Set-Cookie"] = append(old, v)
+		return nil
+	}
+	cl.vals[0] = v
+	h["Set-Cookie"] = cl.vals[:1:1] // capped: a later Add copies it
 	return nil
 }
 

@@ -16,6 +16,8 @@ import (
 type cookieCodec interface {
 	// encode signs data at now.
 	encode(data map[string]any, now time.Time) (string, error)
+	// appendEncode appends encode's result to dst.
+	appendEncode(dst []byte, data map[string]any, now time.Time) ([]byte, error)
 	// decode verifies value at now and reports when it was signed. A
 	// rejected cookie returns an error that is not ErrBadPayload; a verified
 	// but undecodable one wraps ErrBadPayload.
@@ -23,9 +25,18 @@ type cookieCodec interface {
 	// fresh reports whether a cookie signed at signedAt is still young
 	// enough at now: decode's age rule, for cached cookies.
 	fresh(signedAt, now time.Time) bool
-	// resign signs the payload of value, a cookie decode accepted, anew at
-	// now, without encoding the data again; false: encode instead.
-	resign(value string, now time.Time) (string, bool)
+	// appendResign appends value, a cookie decode accepted, signed anew at
+	// now without encoding the data again; false: encode instead.
+	appendResign(dst []byte, value string, now time.Time) ([]byte, bool)
+}
+
+// encodeString is encode through appendEncode.
+func encodeString(c cookieCodec, data map[string]any, now time.Time) (string, error) {
+	b, err := c.appendEncode(nil, data, now)
+	if err != nil || len(b) == 0 {
+		return "", err
+	}
+	return unsafe.String(&b[0], len(b)), nil
 }
 
 // cookieInterface is Flask's SecureCookieSessionInterface.
@@ -169,11 +180,6 @@ func (ci *cookieInterface) Save(r *http.Request, s *Session, h http.Header) erro
 		return nil
 	}
 	now := cfg.Now()
-	value, err := ci.sign(s, now)
-	if err != nil {
-		return err
-	}
-	s.stamp = false
 	var expires time.Time
 	if permanent {
 		expires = now.Add(cfg.PermanentLifetime)
@@ -181,34 +187,42 @@ func (ci *cookieInterface) Save(r *http.Request, s *Session, h http.Header) erro
 			expires = s.deadline
 		}
 	}
-	if err := cfg.setCookie(h, cookieSpec{name: cfg.CookieName, value: value, expires: expires}); err != nil {
+	cl, line := cfg.cookieLine(cfg.CookieName)
+	line, err := ci.appendSigned(line, s, now)
+	if err != nil {
+		return err
+	}
+	s.stamp = false
+	if err := cfg.addCookieLine(h, cl, line, cookieSpec{name: cfg.CookieName, expires: expires}); err != nil {
 		return err
 	}
 	addVaryCookie(h)
 	return nil
 }
 
-// sign renders the cookie value of s at now. A session whose data is still
-// the cached, verified cookie's (unchanged, not stamped) is re-signed from
-// its cookie without encoding it again — or, in the second it was signed,
-// sent back as it came — and the new value joins the cache.
-func (ci *cookieInterface) sign(s *Session, now time.Time) (string, error) {
+// appendSigned appends the cookie value of s at now to dst. A session whose
+// data is still the cached, verified cookie's (unchanged, not stamped) is
+// re-signed from its cookie without encoding it again — or, in the second
+// it was signed, sent back as it came — and the new value joins the cache.
+func (ci *cookieInterface) appendSigned(dst []byte, s *Session, now time.Time) ([]byte, error) {
 	if e := s.cached; e != nil && !s.modified && !s.stamp {
 		if ci.sameKey && now.Unix() == e.signedAt.Unix() {
-			return s.cookie, nil
+			return append(dst, s.cookie...), nil
 		}
-		if v, ok := ci.codec.resign(s.cookie, now); ok {
+		start := len(dst)
+		if b, ok := ci.codec.appendResign(dst, s.cookie, now); ok {
+			v := string(b[start:]) // the cache's own copy: dst is the header's
 			ci.cache.put(v, &cachedCookie{data: e.data, signedAt: now.Truncate(time.Second), deadline: e.deadline})
-			return v, nil
+			return b, nil
 		}
 	}
 	s.own() // the deadline stamp goes into the data for a moment
 	if !s.deadline.IsZero() {
 		s.data[deadlineKey] = s.deadline.Unix()
 	}
-	value, err := ci.codec.encode(s.data, now)
+	b, err := ci.codec.appendEncode(dst, s.data, now)
 	delete(s.data, deadlineKey)
-	return value, err
+	return b, err
 }
 
 // permanentTrue is how Flask's compact tagged JSON spells a permanent session.

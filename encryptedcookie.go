@@ -80,22 +80,24 @@ func newEncryptedCookieCodec(cfg *Config) (cookieCodec, error) {
 }
 
 func (c *encryptedCookieCodec) encode(data map[string]any, now time.Time) (string, error) {
+	return encodeString(c, data, now)
+}
+
+func (c *encryptedCookieCodec) appendEncode(dst []byte, data map[string]any, now time.Time) ([]byte, error) {
 	aead := c.aeads[0]
 	var buf [512]byte
 	plain := binary.BigEndian.AppendUint64(buf[:0], uint64(now.Unix()))
 	plain, err := c.tj.AppendMarshal(plain, data)
 	if err != nil {
-		return "", errors.Join(ErrUnsupportedValue, err)
+		return dst, errors.Join(ErrUnsupportedValue, err)
 	}
 	sealed := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
 	if _, err := rand.Read(sealed); err != nil {
-		return "", fmt.Errorf("coatcheck: encrypted cookies: nonce: %w", err)
+		return dst, fmt.Errorf("coatcheck: encrypted cookies: nonce: %w", err)
 	}
 	sealed = aead.Seal(sealed, sealed, plain, c.aad)
-	out := make([]byte, len(encPrefix)+base64.RawURLEncoding.EncodedLen(len(sealed)))
-	copy(out, encPrefix)
-	base64.RawURLEncoding.Encode(out[len(encPrefix):], sealed)
-	return string(out), nil
+	dst = append(dst, encPrefix...)
+	return base64.RawURLEncoding.AppendEncode(dst, sealed), nil
 }
 
 // fresh is decode's age rule.
@@ -105,7 +107,9 @@ func (c *encryptedCookieCodec) fresh(signedAt, now time.Time) bool {
 }
 
 // resign is not possible without the plaintext's new time: encode again.
-func (c *encryptedCookieCodec) resign(string, time.Time) (string, bool) { return "", false }
+func (c *encryptedCookieCodec) appendResign(dst []byte, _ string, _ time.Time) ([]byte, bool) {
+	return dst, false
+}
 
 func (c *encryptedCookieCodec) decode(value string, now time.Time) (map[string]any, time.Time, error) {
 	if len(value) > maxEncryptedCookie || len(value) < len(encPrefix) || value[:len(encPrefix)] != encPrefix {

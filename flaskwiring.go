@@ -30,11 +30,15 @@ func newFlaskCookieCodec(cfg *Config) (cookieCodec, error) {
 }
 
 func (f flaskCookieCodec) encode(data map[string]any, now time.Time) (string, error) {
-	v, err := f.c.Encode(data, now)
+	return encodeString(f, data, now)
+}
+
+func (f flaskCookieCodec) appendEncode(dst []byte, data map[string]any, now time.Time) ([]byte, error) {
+	b, err := f.c.AppendEncode(dst, data, now)
 	if err != nil {
-		return "", errors.Join(ErrUnsupportedValue, err)
+		return b, errors.Join(ErrUnsupportedValue, err)
 	}
-	return v, nil
+	return b, nil
 }
 
 // fresh is itsdangerous' age rule (TimestampSigner.Unsign): whole seconds,
@@ -44,9 +48,9 @@ func (f flaskCookieCodec) fresh(signedAt, now time.Time) bool {
 	return age >= 0 && age <= int64(f.c.MaxAge()/time.Second)
 }
 
-func (f flaskCookieCodec) resign(value string, now time.Time) (string, bool) {
-	v, err := f.c.Resign(value, now)
-	return v, err == nil
+func (f flaskCookieCodec) appendResign(dst []byte, value string, now time.Time) ([]byte, bool) {
+	b, err := f.c.AppendResign(dst, value, now)
+	return b, err == nil
 }
 
 func (f flaskCookieCodec) decode(value string, now time.Time) (map[string]any, time.Time, error) {

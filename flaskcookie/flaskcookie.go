@@ -165,16 +165,24 @@ func (c *Codec) MaxAge() time.Duration { return c.maxAge }
 // data at now, without encoding the data again. Resign does not verify
 // value; it fails only when value does not have a cookie's three parts.
 func (c *Codec) Resign(value string, now time.Time) (string, error) {
+	b, err := c.AppendResign(nil, value, now)
+	if err != nil {
+		return "", err
+	}
+	return unsafe.String(&b[0], len(b)), nil
+}
+
+// AppendResign appends the result of Resign to dst.
+func (c *Codec) AppendResign(dst []byte, value string, now time.Time) ([]byte, error) {
 	i := lastDot(value)
 	if i < 0 {
-		return "", fmt.Errorf("flaskcookie: %w", itsdangerous.ErrMalformed)
+		return dst, fmt.Errorf("flaskcookie: %w", itsdangerous.ErrMalformed)
 	}
 	j := lastDot(value[:i])
 	if j < 0 {
-		return "", fmt.Errorf("flaskcookie: %w", itsdangerous.ErrMalformed)
+		return dst, fmt.Errorf("flaskcookie: %w", itsdangerous.ErrMalformed)
 	}
-	b := c.ser.Signer().AppendSign(nil, unsafe.Slice(unsafe.StringData(value), j), now)
-	return unsafe.String(&b[0], len(b)), nil
+	return c.ser.Signer().AppendSign(dst, unsafe.Slice(unsafe.StringData(value), j), now), nil
 }
 
 // DecodeJSON is Decode returning the verified JSON text instead of the
