@@ -69,12 +69,13 @@ func validCookieValue(v string) bool {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
+		q, semi, bs, del := x^('"'*ones), x^(';'*ones), x^('\\'*ones), x^(0x7f*ones)
 		bad := (x - 0x20*ones) &^ x // a byte < 0x20 (exact for "any")
 		bad |= x                    // a byte >= 0x80
-		for _, c := range [...]uint64{0x7f, '"', ';', '\\'} {
-			y := x ^ (c * ones)
-			bad |= (y - ones) &^ y // a byte equal to c
-		}
+		bad |= (q - ones) &^ q      // a byte equal to '"'
+		bad |= (semi - ones) &^ semi
+		bad |= (bs - ones) &^ bs
+		bad |= (del - ones) &^ del
 		if bad&high != 0 {
 			return false
 		}

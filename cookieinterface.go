@@ -164,6 +164,11 @@ func (ci *cookieInterface) stampNew(s *Session, now time.Time) {
 func (ci *cookieInterface) Save(r *http.Request, s *Session, h http.Header) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return ci.saveLocked(s, h)
+}
+
+// saveLocked is Save for a caller that holds s.mu (the middleware's commit).
+func (ci *cookieInterface) saveLocked(s *Session, h http.Header) error {
 	cfg := ci.cfg
 	if s.accessed {
 		addVaryCookie(h)

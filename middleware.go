@@ -59,6 +59,14 @@ func (m *Manager) save(r *http.Request, s *Session, h http.Header) error {
 	}
 	opened, err, null := s.loaded, s.err, s.null
 	s.committed, s.committedWrites = true, s.writes
+	if m.cookie != nil && m.iface == SessionInterface(m.cookie) {
+		// the built-in cookie interface saves under the same lock
+		if err == nil && opened && !null {
+			err = m.cookie.saveLocked(s, h)
+		}
+		s.mu.Unlock()
+		return err
+	}
 	s.mu.Unlock()
 	if err == nil && opened && !null {
 		err = m.iface.Save(r, s, h)
