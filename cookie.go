@@ -17,16 +17,24 @@ import (
 // exactly as r.Cookie finds it (FuzzCookieValue checks the two agree), but
 // without allocating.
 func cookieValue(r *http.Request, name string) (string, bool) {
+	v, _, ok := cachedCookieValue(r, name, nil)
+	return v, ok
+}
+
+// cachedCookieValue is cookieValue looking each candidate up in cache
+// first: a value the cache holds was valid when it went in (it verified),
+// so its bytes need no second check, and its entry comes back with it.
+func cachedCookieValue(r *http.Request, name string, cache *cookieCache) (string, *cachedCookie, bool) {
 	lines := r.Header["Cookie"]
 	if len(lines) == 0 {
-		return "", false
+		return "", nil, false
 	}
 	n := 0
 	for _, line := range lines {
 		n += strings.Count(line, ";") + 1
 	}
 	if n > maxCookies {
-		return "", false // net/http ignores every cookie past its limit
+		return "", nil, false // net/http ignores every cookie past its limit
 	}
 	for _, line := range lines {
 		line = textproto.TrimString(line)
@@ -44,12 +52,17 @@ func cookieValue(r *http.Request, name string) (string, bool) {
 			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
+			if cache != nil {
+				if e := cache.get(v); e != nil {
+					return v, e, true
+				}
+			}
 			if validCookieValue(v) {
-				return v, true
+				return v, nil, true
 			}
 		}
 	}
-	return "", false
+	return "", nil, false
 }
 
 // maxCookies is net/http's default limit of cookies per request

@@ -86,7 +86,7 @@ func (ci *cookieInterface) openInto(r *http.Request, s *Session) error {
 		s.null = true
 		return nil
 	}
-	value, ok := cookieValue(r, ci.cfg.CookieName)
+	value, e, ok := cachedCookieValue(r, ci.cfg.CookieName, ci.cache)
 	if !ok || value == "" {
 		s.isNew, s.reason = true, ErrNoSession
 		ci.stampNew(s, ci.cfg.Now())
@@ -95,7 +95,7 @@ func (ci *cookieInterface) openInto(r *http.Request, s *Session) error {
 	}
 	cfg := ci.cfg
 	now := cfg.Now()
-	e, shared, err := ci.verify(value, now)
+	e, shared, err := ci.verify(value, e, now)
 	if err == nil && cfg.IdleTimeout > 0 && now.Sub(e.signedAt) > cfg.IdleTimeout {
 		err = fmt.Errorf("idle timeout: signed %s ago, SESSION_IDLE_TIMEOUT is %s",
 			now.Sub(e.signedAt).Round(time.Second), cfg.IdleTimeout)
@@ -126,14 +126,12 @@ func (ci *cookieInterface) openInto(r *http.Request, s *Session) error {
 	return nil
 }
 
-// verify checks and decodes value at now, through the verified-cookie
-// cache: shared reports that e.data is the cache's (copy it before any
-// change).
-func (ci *cookieInterface) verify(value string, now time.Time) (e *cachedCookie, shared bool, err error) {
-	if ci.cache != nil {
-		if e := ci.cache.get(value); e != nil && ci.codec.fresh(e.signedAt, now) {
-			return e, true, nil
-		}
+// verify checks and decodes value at now; cached is its verified-cookie
+// cache entry, if any. shared reports that e.data is the cache's (copy it
+// before any change).
+func (ci *cookieInterface) verify(value string, cached *cachedCookie, now time.Time) (e *cachedCookie, shared bool, err error) {
+	if cached != nil && ci.codec.fresh(cached.signedAt, now) {
+		return cached, true, nil
 	}
 	data, signedAt, err := ci.codec.decode(value, now)
 	if err != nil {
