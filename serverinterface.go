@@ -290,8 +290,14 @@ func (si *serverInterface) saveLate(r *http.Request, s *Session) error {
 }
 
 // persist carries out act on the store, then keeps the per-user index in
-// step. Callers hold s.mu.
+// step: in one call when the store takes both together (IndexBatcher, see
+// persistBatched), else one call after the other. Callers hold s.mu.
 func (si *serverInterface) persist(ctx context.Context, s *Session, act saveAction) error {
+	if bx := si.batcher(); bx != nil {
+		if handled, err := si.persistBatched(ctx, bx, s, act); handled {
+			return err
+		}
+	}
 	oldID := s.id
 	if err := si.persistSession(ctx, s, act); err != nil {
 		return err

@@ -48,7 +48,8 @@ import (
 //   - Errors never contain the key (a session id is a bearer credential).
 //
 // Optional behaviour is expressed by the extra interfaces Toucher,
-// GetToucher, Iterator, Cleaner, CompareAndSetter, UserIndexer and BackendNamer,
+// GetToucher, Iterator, Cleaner, CompareAndSetter, UserIndexer, IndexBatcher
+// and BackendNamer,
 // discovered with a type assertion, so a store implements what its backend
 // can do.
 type Store interface {
@@ -149,4 +150,53 @@ type UserIndexer interface {
 	IndexRemove(ctx context.Context, indexKey, key string) error
 	IndexList(ctx context.Context, indexKey string) (keys []string, err error)
 	IndexTake(ctx context.Context, indexKey string) (keys []string, err error)
+}
+
+// IndexBatcher is implemented by UserIndexer stores that can carry out a
+// session's write together with the per-user index change it causes, in
+// one call and, for a networked store, one round trip (redisstore sends
+// one pipeline). The Manager uses it, when the store has it, for every
+// save that touches more than one key: a login (the entry and an
+// IndexAdd), a logout (Delete and IndexRemove), a Renew (the new entry,
+// Delete of the old one, and the index member moved to the new key). A
+// store without it gets the same calls one by one, in the same order.
+//
+// Each method is the sequence of Store and UserIndexer calls below, with
+// their rules (ctx honoured, errors never naming a key, safe for
+// concurrent use). An empty fromIndex or toIndex means "no such index
+// change"; the Manager never passes an index key as key or oldKey.
+//
+//   - SetIndexed is Set(key, data, expiry); then, if oldKey is neither
+//     empty nor key (a renewal: the key the session had before),
+//     Delete(oldKey); then, if fromIndex is not empty,
+//     IndexRemove(fromIndex, member), where member is oldKey if it is not
+//     empty, else key; then, if toIndex is not empty,
+//     IndexAdd(toIndex, key, expiry). With both index keys empty it is
+//     Set and the renewal's Delete.
+//   - CompareAndSetIndexed is CompareAndSet(key, old, data, expiry) and
+//     reports its swapped; if it swapped, IndexRemove(fromIndex, key) and
+//     then IndexAdd(toIndex, key, expiry) are done as well. If it did not
+//     swap, the index changes may or may not have been made (a store that
+//     sends them in the same round trip as the compare cannot know its
+//     outcome); the caller then brings the index back in step itself.
+//   - DeleteIndexed is Delete(key), then IndexRemove(fromIndex, key).
+//
+// The parts need not be atomic together: a store may send them to
+// different servers concurrently (the entry and the index live in
+// different Redis Cluster slots), so another client may see one part done
+// and not the other, and a failure may leave some parts done. A non-nil
+// error means at least one part failed and any other part may have
+// happened; the Manager reports it as it reports a failure of the same
+// sequence (ErrStoreUnavailable). Of the index's two ways to fall out of
+// step, a member whose entry is gone is harmless (Admin.ListUser checks
+// every member and drops it), and a member missing for a live entry is
+// the failure the error reports. A cancelled or expired context returns
+// an error wrapping ctx.Err() and changes nothing.
+//
+// storetest.Run checks the contract for every store that implements it.
+type IndexBatcher interface {
+	UserIndexer
+	SetIndexed(ctx context.Context, key string, data []byte, expiry time.Time, oldKey, fromIndex, toIndex string) error
+	CompareAndSetIndexed(ctx context.Context, key string, old, data []byte, expiry time.Time, fromIndex, toIndex string) (swapped bool, err error)
+	DeleteIndexed(ctx context.Context, key, fromIndex string) error
 }

@@ -326,3 +326,164 @@ func (si *serverInterface) listNative(ctx context.Context, ux UserIndexer, user 
 	}
 	return live, nil
 }
+
+// batcher returns the store's batch of a write and its index change, or
+// nil.
+func (si *serverInterface) batcher() IndexBatcher {
+	bx, _ := si.store.(IndexBatcher)
+	return bx
+}
+
+// persistBatched is persist on a store that takes a session's write and
+// its index change in one call (IndexBatcher): a login, a logout, a Renew
+// or a merge that changes the user each cost one call instead of two to
+// four. It reports handled=false, having done nothing, for a save that
+// touches one key anyway (or a rare shape the batch does not express):
+// persist then goes on as without a batch. Callers hold s.mu.
+//
+// A merge's compare-and-set is batched on its first attempt only, with
+// the index change that attempt's data implies. If it does not swap, the
+// store may or may not have made that change (IndexBatcher), so the save
+// goes through writeMerged's retry loop as without a batch, and then the
+// index is put in step with what was finally saved: the member leaves the
+// indexes of the loaded user and of the first attempt's user, if either
+// differs from the final one, and is added (again: IndexAdd is idempotent)
+// to the final user's. Conflicts are rare, so the common save is one call,
+// and the index ends right whichever way the store went.
+func (si *serverInterface) persistBatched(ctx context.Context, bx IndexBatcher, s *Session, act saveAction) (handled bool, err error) {
+	indexing := si.indexing()
+	oldUser, newUser := s.indexedAs, ""
+	if act != saveDelete && !s.lost {
+		newUser = si.userOf(s.data)
+	}
+	var from, to string
+	if indexing && (oldUser != newUser || act == saveRenew) {
+		if oldUser != "" {
+			from = si.userIndexKey(oldUser)
+		}
+		if newUser != "" {
+			to = si.userIndexKey(newUser)
+		}
+	}
+	moves := from != "" || to != ""
+	now := si.cfg.Now()
+	expiry := si.expiry(now, s.deadline)
+	done := func() {
+		s.stamp = false
+		if indexing {
+			s.indexedAs = newUser
+		}
+	}
+	switch act {
+	case saveDelete:
+		if !s.fromStore || from == "" {
+			return false, nil
+		}
+		key := si.key(s.id)
+		err := si.cfg.observe(ctx, OpDelete, func() error { return bx.DeleteIndexed(ctx, key, from) })
+		if err != nil {
+			return true, storeErr("delete", err)
+		}
+		si.cfg.event(ctx, EventDestroy, nil)
+		s.fromStore = false
+		done()
+		return true, nil
+
+	case saveRenew, saveWrite:
+		oldKey := ""
+		if act == saveRenew && s.fromStore {
+			oldKey = si.key(s.id)
+		}
+		if !moves && oldKey == "" || act == saveRenew && from != "" && oldKey == "" {
+			// one key only; or an indexed session never stored, whose old
+			// member SetIndexed cannot name
+			return false, nil
+		}
+		if act == saveRenew {
+			id, err := si.newID()
+			if err != nil {
+				return true, fmt.Errorf("coatcheck: generating a session id: %w", err)
+			}
+			s.id, s.cookieHasID = id, false
+		}
+		b, err := si.encode(s, s.data)
+		if err != nil {
+			return true, err
+		}
+		key := si.key(s.id)
+		err = si.cfg.observe(ctx, OpSet, func() error { return bx.SetIndexed(ctx, key, b, expiry, oldKey, from, to) })
+		if err != nil {
+			return true, storeErr("save", err)
+		}
+		si.cfg.event(ctx, EventSave, nil)
+		s.fromStore = true
+		if si.cas != nil {
+			s.raw = b
+		}
+		s.renewed = false
+		done()
+		return true, nil
+
+	case saveMerge:
+		if !moves {
+			return false, nil
+		}
+		b, err := si.encode(s, s.data)
+		if err != nil {
+			return true, err
+		}
+		key := si.key(s.id)
+		var swapped bool
+		err = si.cfg.observe(ctx, OpCompareAndSet, func() (err error) {
+			swapped, err = bx.CompareAndSetIndexed(ctx, key, s.raw, b, expiry, from, to)
+			return err
+		})
+		if err != nil {
+			return true, storeErr("save", err)
+		}
+		if swapped {
+			s.raw = b
+			si.cfg.event(ctx, EventSave, nil)
+			done()
+			return true, nil
+		}
+		return true, si.mergeAfterConflict(ctx, bx, s, oldUser, newUser, expiry)
+	}
+	return false, nil
+}
+
+// mergeAfterConflict finishes a merge save whose batched first attempt did
+// not swap (see persistBatched): writeMerged's loop, then the index put in
+// step with the outcome. tried is the user that attempt indexed the
+// session under, had the store made its change.
+func (si *serverInterface) mergeAfterConflict(ctx context.Context, ux UserIndexer, s *Session, oldUser, tried string, expiry time.Time) error {
+	if err := si.persistSession(ctx, s, saveMerge); err != nil {
+		// Nothing was saved: undo the attempt's index change, if the
+		// store made it (best effort; the save's own error is reported).
+		if tried != "" {
+			_ = ux.IndexRemove(ctx, si.userIndexKey(tried), si.key(s.id))
+		}
+		if oldUser != "" {
+			_ = ux.IndexAdd(ctx, si.userIndexKey(oldUser), si.key(s.id), expiry)
+		}
+		return err
+	}
+	final := ""
+	if !s.lost {
+		final = si.userOf(s.data)
+	}
+	for i, u := range []string{oldUser, tried} {
+		if u != "" && u != final && (i == 0 || u != oldUser) {
+			if err := si.indexRemove(ctx, ux, u, s.id); err != nil {
+				return err
+			}
+		}
+	}
+	if final != "" {
+		if err := si.indexAdd(ctx, ux, final, s.id, expiry); err != nil {
+			return err
+		}
+	}
+	s.indexedAs = final
+	return nil
+}

@@ -9,7 +9,9 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,32 +85,102 @@ func (s indexingStore) IndexTake(ctx context.Context, ik string) ([]string, erro
 	return s.ux.IndexTake(ctx, ik)
 }
 
+// batchingStore is an indexingStore that also exposes memstore's batch of
+// a write and its index change (coatcheck.IndexBatcher), counting each
+// call as one round trip: SetIndexed and CompareAndSetIndexed as a set,
+// DeleteIndexed as a delete. With pipelined, a CompareAndSetIndexed that
+// does not swap still makes its index changes, as a store that pipelines
+// them (redisstore) may; before, when set, runs once inside the next
+// CompareAndSetIndexed, before the compare (a concurrent request).
+type batchingStore struct {
+	indexingStore
+	bx        coatcheck.IndexBatcher
+	pipelined bool
+	before    *atomic.Pointer[func()]
+}
+
+func (s batchingStore) SetIndexed(ctx context.Context, k string, d []byte, e time.Time, oldKey, from, to string) error {
+	s.sets.Add(1)
+	if s.fail.Load() {
+		return errDown
+	}
+	return s.bx.SetIndexed(ctx, k, d, e, oldKey, from, to)
+}
+
+func (s batchingStore) CompareAndSetIndexed(ctx context.Context, k string, old, d []byte, e time.Time, from, to string) (bool, error) {
+	s.sets.Add(1)
+	if s.fail.Load() {
+		return false, errDown
+	}
+	if f := s.before.Swap(nil); f != nil {
+		(*f)()
+	}
+	swapped, err := s.bx.CompareAndSetIndexed(ctx, k, old, d, e, from, to)
+	if err == nil && !swapped && s.pipelined {
+		if from != "" {
+			_ = s.bx.IndexRemove(ctx, from, k)
+		}
+		if to != "" {
+			_ = s.bx.IndexAdd(ctx, to, k, e)
+		}
+	}
+	return swapped, err
+}
+
+func (s batchingStore) DeleteIndexed(ctx context.Context, k, from string) error {
+	s.deletes.Add(1)
+	if s.fail.Load() {
+		return errDown
+	}
+	return s.bx.DeleteIndexed(ctx, k, from)
+}
+
 // newNativeEnv is newServerEnv with the store's native index exposed.
 func newNativeEnv(t *testing.T, cfg coatcheck.Config) *serverEnv {
+	t.Helper()
+	e, _ := newIndexEnv(t, cfg, serverApp(), false, false)
+	return e
+}
+
+// newIndexEnv is newNativeEnv serving app, with the store's batch
+// (coatcheck.IndexBatcher) exposed too when batch is set; it returns the
+// batching store's hook (see batchingStore).
+func newIndexEnv(t *testing.T, cfg coatcheck.Config, app http.Handler, batch, pipelined bool) (*serverEnv, *atomic.Pointer[func()]) {
 	t.Helper()
 	clk := &clock{t: time.Now()}
 	ms := memstore.New(memstore.Options{Now: clk.Now, CleanupInterval: -1})
 	t.Cleanup(func() { ms.Close() })
 	cs := &countingStore{Store: ms}
+	before := new(atomic.Pointer[func()])
 	cfg.Store = indexingStore{cs, ms}
+	if batch {
+		cfg.Store = batchingStore{indexingStore{cs, ms}, ms, pipelined, before}
+	}
 	cfg.Now = clk.Now
-	cfg.Logger = quiet()
+	if cfg.Logger == nil {
+		cfg.Logger = quiet()
+	}
 	m, err := coatcheck.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(m.Handler(serverApp()))
+	srv := httptest.NewServer(m.Handler(app))
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &serverEnv{store: cs, m: m, srv: srv, client: client, clock: clk}
+	return &serverEnv{store: cs, m: m, srv: srv, client: client, clock: clk}, before
 }
 
-// indexEnvs runs test with the index kept by compare-and-set ("cas") and
-// by the store itself ("native").
+// indexEnvs runs test with the index kept by compare-and-set ("cas"), by
+// the store itself ("native"), and by the store with each write and its
+// index change in one call ("batch").
 func indexEnvs(t *testing.T, test func(t *testing.T, e *serverEnv)) {
 	t.Run("cas", func(t *testing.T) { test(t, newServerEnv(t, coatcheck.Config{})) })
 	t.Run("native", func(t *testing.T) { test(t, newNativeEnv(t, coatcheck.Config{})) })
+	t.Run("batch", func(t *testing.T) {
+		e, _ := newIndexEnv(t, coatcheck.Config{}, serverApp(), true, false)
+		test(t, e)
+	})
 }
 
 // TestRevokeUser: every session of one user ends, the others stay, and the
@@ -300,3 +372,181 @@ func (p plainStore) Set(ctx context.Context, k string, d []byte, e time.Time) er
 	return p.s.Set(ctx, k, d, e)
 }
 func (p plainStore) Delete(ctx context.Context, k string) error { return p.s.Delete(ctx, k) }
+
+// batchApp is serverApp plus saves that change the user without Renew, so
+// that they take the compare-and-set (merge) path: /put?v= sets "cart",
+// /mlogin?username= sets the user, /mlogout deletes it.
+func batchApp() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", serverApp())
+	mux.HandleFunc("/put", func(w http.ResponseWriter, r *http.Request) {
+		coatcheck.FromRequest(r).Set("cart", r.FormValue("v"))
+	})
+	mux.HandleFunc("/mlogin", func(w http.ResponseWriter, r *http.Request) {
+		coatcheck.FromRequest(r).Set("username", r.FormValue("username"))
+	})
+	mux.HandleFunc("/mlogout", func(w http.ResponseWriter, r *http.Request) {
+		coatcheck.FromRequest(r).Delete("username")
+	})
+	mux.HandleFunc("/cart", func(w http.ResponseWriter, r *http.Request) {
+		v, _ := coatcheck.Value[string](coatcheck.FromRequest(r), "cart")
+		io.WriteString(w, v)
+	})
+	return mux
+}
+
+// wantIndex fails unless ListUser(user) is exactly ids.
+func wantIndex(t *testing.T, m *coatcheck.Manager, user string, ids ...string) {
+	t.Helper()
+	got, err := m.Admin().ListUser(context.Background(), user)
+	sort.Strings(got)
+	sort.Strings(ids)
+	if err != nil || strings.Join(got, ",") != strings.Join(ids, ",") {
+		t.Errorf("ListUser(%s) = %v, %v; want %v", user, got, err, ids)
+	}
+}
+
+// TestSaveBatched: with a store that takes a write and its index change
+// in one call (coatcheck.IndexBatcher), a login, a Renew of a logged-in
+// session, a login or logout without Renew (the merge path) and a
+// Destroy each cost one store write, and the index follows each.
+func TestSaveBatched(t *testing.T) {
+	e, _ := newIndexEnv(t, coatcheck.Config{}, batchApp(), true, false)
+	id := func() string { _, b := e.get(t, "/id"); return b }
+	step := func(path string, wantWrites int32) {
+		t.Helper()
+		e.store.reset()
+		res, _ := e.get(t, path)
+		if res.StatusCode >= 400 {
+			t.Fatalf("%s: status %d", path, res.StatusCode)
+		}
+		if w := e.store.sets.Load() + e.store.deletes.Load() + e.store.touches.Load(); w != wantWrites {
+			t.Errorf("%s: %d store writes (sets %d, deletes %d, touches %d), want %d",
+				path, w, e.store.sets.Load(), e.store.deletes.Load(), e.store.touches.Load(), wantWrites)
+		}
+	}
+	step("/login?username=ann", 1) // the entry and IndexAdd
+	first := id()
+	wantIndex(t, e.m, "ann", first)
+	step("/login?username=ann", 1) // Renew: new entry, Delete, IndexRemove, IndexAdd
+	second := id()
+	if second == first {
+		t.Fatal("Renew kept the id")
+	}
+	wantIndex(t, e.m, "ann", second)
+	if _, found, _ := e.store.Store.Get(context.Background(), "session:"+first); found {
+		t.Error("the entry of the renewed id survived")
+	}
+	step("/login?username=bob", 1) // Renew to another user
+	third := id()
+	wantIndex(t, e.m, "ann")
+	wantIndex(t, e.m, "bob", third)
+	step("/put?v=x", 1) // merge, no index change
+	step("/mlogout", 1) // merge: CompareAndSetIndexed with IndexRemove
+	wantIndex(t, e.m, "bob")
+	step("/mlogin?username=cy", 1) // merge: CompareAndSetIndexed with IndexAdd
+	wantIndex(t, e.m, "cy", third)
+	step("/mlogin?username=dee", 1) // merge: both
+	wantIndex(t, e.m, "cy")
+	wantIndex(t, e.m, "dee", third)
+	step("/logout", 1) // DeleteIndexed
+	wantIndex(t, e.m, "dee")
+	if _, found, _ := e.store.Store.Get(context.Background(), "session:"+third); found {
+		t.Error("the entry survived logout")
+	}
+}
+
+// TestSaveBatchedRenewNoUser: a Renew of a stored session that names no
+// user is one call too (the new entry and Delete of the old), also with
+// NoUserIndex.
+func TestSaveBatchedRenewNoUser(t *testing.T) {
+	for _, noIndex := range []bool{false, true} {
+		e, _ := newIndexEnv(t, coatcheck.Config{Server: coatcheck.ServerConfig{NoUserIndex: noIndex}}, batchApp(), true, false)
+		e.get(t, "/put?v=x")
+		e.store.reset()
+		e.get(t, "/login?username=fay")
+		if w := e.store.sets.Load() + e.store.deletes.Load(); w != 1 {
+			t.Errorf("NoUserIndex=%v: Renew of a stored session: %d writes (sets %d, deletes %d), want 1",
+				noIndex, w, e.store.sets.Load(), e.store.deletes.Load())
+		}
+		if _, b := e.get(t, "/cart"); b != "x" {
+			t.Errorf("NoUserIndex=%v: cart after Renew = %q", noIndex, b)
+		}
+	}
+}
+
+// TestSaveBatchedConflict: a merge save whose batched compare-and-set
+// loses to a concurrent request goes through the retry loop, keeps both
+// requests' changes, and leaves the index right, whether or not the store
+// made the index changes of the failed attempt.
+func TestSaveBatchedConflict(t *testing.T) {
+	for _, pipelined := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pipelined=%v", pipelined), func(t *testing.T) {
+			for _, tc := range []struct{ path, from, to string }{
+				{"/mlogin?username=gus", "bob", "gus"}, // a login: IndexRemove and IndexAdd
+				{"/mlogout", "bob", ""},                // a logout: IndexRemove only
+			} {
+				e, before := newIndexEnv(t, coatcheck.Config{}, batchApp(), true, pipelined)
+				e.get(t, "/login?username=bob")
+				e.get(t, "/put?v=base") // so that /mlogout leaves a session to save
+				sid := func() string { _, b := e.get(t, "/id"); return b }()
+				other := &http.Client{Jar: e.client.Jar}
+				f := func() {
+					res, err := other.Get(e.srv.URL + "/put?v=concurrent")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					res.Body.Close()
+				}
+				before.Store(&f)
+				res, _ := e.get(t, tc.path)
+				if res.StatusCode >= 400 {
+					t.Fatalf("%s: status %d", tc.path, res.StatusCode)
+				}
+				if before.Load() != nil {
+					t.Fatalf("%s: the concurrent request did not run (no CompareAndSetIndexed); %d sets", tc.path, e.store.sets.Load())
+				}
+				if _, b := e.get(t, "/cart"); b != "concurrent" {
+					t.Errorf("%s: the concurrent request's change was lost: cart = %q", tc.path, b)
+				}
+				wantIndex(t, e.m, tc.from)
+				if tc.to != "" {
+					wantIndex(t, e.m, tc.to, sid)
+					if _, b := e.get(t, "/"); b != "Logged in as "+tc.to {
+						t.Errorf("%s: %q", tc.path, b)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSaveBatchedOutage: a failed batch is a store failure (503,
+// ErrStoreUnavailable), as the calls one by one are.
+func TestSaveBatchedOutage(t *testing.T) {
+	var got atomic.Value
+	cfg := coatcheck.Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		got.Store(err)
+		coatcheck.DefaultErrorHandler(w, r, err)
+	}}
+	e, _ := newIndexEnv(t, cfg, batchApp(), true, false)
+	e.get(t, "/login?username=hal")
+	e.store.fail.Store(true)
+	fresh := &http.Client{}
+	for _, path := range []string{"/login?username=ivy"} {
+		res, err := fresh.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		err, _ = got.Load().(error)
+		if res.StatusCode != http.StatusServiceUnavailable || !errors.Is(err, coatcheck.ErrStoreUnavailable) {
+			t.Errorf("%s during an outage: status %d, error %v; want 503, ErrStoreUnavailable", path, res.StatusCode, err)
+		}
+	}
+	e.store.fail.Store(false)
+	if _, b := e.get(t, "/"); b != "Logged in as hal" {
+		t.Errorf("after the outage: %q", b)
+	}
+}
