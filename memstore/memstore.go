@@ -9,7 +9,8 @@
 //
 // The store follows the coatcheck.Store contract (see coatcheck's store.go)
 // and implements coatcheck.Toucher, coatcheck.Iterator, coatcheck.Cleaner,
-// coatcheck.CompareAndSetter and coatcheck.UserIndexer:
+// coatcheck.CompareAndSetter, coatcheck.UserIndexer and
+// coatcheck.IndexBatcher:
 //
 //   - Set copies the data it is given and Get returns a fresh copy, so no
 //     caller ever shares a slice with the store or with another caller.
@@ -48,7 +49,10 @@
 // every index, and an emptied index is deleted, so the indexes never hold
 // more members than the store holds entries. An index is not an entry: Get
 // of an index key finds nothing, and it neither counts towards MaxEntries
-// nor shows in Iterate.
+// nor shows in Iterate. SetIndexed, CompareAndSetIndexed and DeleteIndexed
+// (coatcheck.IndexBatcher) make a write and its index change under one
+// hold of the lock, so they are atomic; a CompareAndSetIndexed that does
+// not swap changes no index.
 //
 // # The janitor
 //
@@ -430,14 +434,19 @@ func (s *store) set(ctx context.Context, key string, data []byte, expiry time.Ti
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.setLocked(key, data, expiry, now)
+	return nil
+}
+
+// setLocked is set; the caller holds mu.
+func (s *store) setLocked(key string, data []byte, expiry, now time.Time) {
 	if !live(expiry, now) {
 		if i, ok := s.m[key]; ok {
 			s.remove(i)
 		}
-		return nil
+		return
 	}
 	s.put(key, data, toNano(expiry), now)
-	return nil
 }
 
 func (s *store) delete(ctx context.Context, key string) error {
@@ -459,19 +468,25 @@ func (s *store) compareAndSet(ctx context.Context, key string, old, data []byte,
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.compareAndSetLocked(key, old, data, expiry, now), nil
+}
+
+// compareAndSetLocked is compareAndSet, reporting whether it swapped; the
+// caller holds mu.
+func (s *store) compareAndSetLocked(key string, old, data []byte, expiry, now time.Time) bool {
 	i, ok := s.m[key]
 	ok = ok && liveNano(s.ents[i].expiry, toNano(now))
 	if old == nil && ok || old != nil && (!ok || !bytes.Equal(s.ents[i].data, old)) {
-		return false, nil
+		return false
 	}
 	if !live(expiry, now) {
 		if ok {
 			s.remove(i)
 		}
-		return true, nil
+		return true
 	}
 	s.put(key, data, toNano(expiry), now)
-	return true, nil
+	return true
 }
 
 func (s *store) touch(ctx context.Context, key string, expiry time.Time) (bool, error) {
@@ -550,6 +565,78 @@ func (st *Store) IndexTake(ctx context.Context, indexKey string) ([]string, erro
 	return st.s.indexList(ctx, indexKey, true)
 }
 
+// SetIndexed is Set(key, data, expiry), Delete(oldKey) when oldKey is a
+// different key, IndexRemove(fromIndex, oldKey or key) and
+// IndexAdd(toIndex, key, expiry), atomically (coatcheck.IndexBatcher);
+// an empty index key skips its change.
+func (st *Store) SetIndexed(ctx context.Context, key string, data []byte, expiry time.Time, oldKey, fromIndex, toIndex string) error {
+	s := st.s
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setLocked(key, data, expiry, now)
+	member := key
+	if oldKey != "" && oldKey != key {
+		if i, ok := s.m[oldKey]; ok {
+			s.remove(i)
+		}
+		member = oldKey
+	}
+	s.reindexLocked(member, key, fromIndex, toIndex, now)
+	return nil
+}
+
+// CompareAndSetIndexed is CompareAndSet(key, old, data, expiry) and, only
+// if it swapped, IndexRemove(fromIndex, key) and IndexAdd(toIndex, key,
+// expiry), atomically (coatcheck.IndexBatcher).
+func (st *Store) CompareAndSetIndexed(ctx context.Context, key string, old, data []byte, expiry time.Time, fromIndex, toIndex string) (bool, error) {
+	s := st.s
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.compareAndSetLocked(key, old, data, expiry, now) {
+		return false, nil
+	}
+	s.reindexLocked(key, key, fromIndex, toIndex, now)
+	return true, nil
+}
+
+// DeleteIndexed is Delete(key) and IndexRemove(fromIndex, key) (which the
+// Delete does anyway: a member leaves with its entry), atomically.
+func (st *Store) DeleteIndexed(ctx context.Context, key, fromIndex string) error {
+	s := st.s
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.m[key]; ok {
+		s.remove(i)
+	}
+	if fromIndex != "" {
+		s.indexRemoveLocked(fromIndex, key)
+	}
+	return nil
+}
+
+// reindexLocked removes member from the index under from and adds key to
+// the one under to; an empty index key skips its change. The caller holds
+// mu.
+func (s *store) reindexLocked(member, key, from, to string, now time.Time) {
+	if from != "" {
+		s.indexRemoveLocked(from, member)
+	}
+	if to != "" {
+		s.indexAddLocked(to, key, toNano(now))
+	}
+}
+
 // leave removes key from the index under ik; the caller holds mu and
 // removes ik from the entry's own list.
 func (s *store) leave(ik, key string) {
@@ -567,13 +654,19 @@ func (s *store) indexAdd(ctx context.Context, ik, key string) error {
 	now := toNano(s.now())
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.indexAddLocked(ik, key, now)
+	return nil
+}
+
+// indexAddLocked is indexAdd; the caller holds mu.
+func (s *store) indexAddLocked(ik, key string, now int64) {
 	i, ok := s.m[key]
 	if !ok {
-		return nil
+		return
 	}
 	if !liveNano(s.ents[i].expiry, now) {
 		s.remove(i)
-		return nil
+		return
 	}
 	set := s.idx[ik]
 	if set == nil {
@@ -584,7 +677,6 @@ func (s *store) indexAdd(ctx context.Context, ik, key string) error {
 		set[s.ents[i].key] = struct{}{}
 		s.ents[i].idx = append(s.ents[i].idx, ik)
 	}
-	return nil
 }
 
 func (s *store) indexRemove(ctx context.Context, ik, key string) error {
@@ -593,14 +685,19 @@ func (s *store) indexRemove(ctx context.Context, ik, key string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.indexRemoveLocked(ik, key)
+	return nil
+}
+
+// indexRemoveLocked is indexRemove; the caller holds mu.
+func (s *store) indexRemoveLocked(ik, key string) {
 	if _, in := s.idx[ik][key]; !in {
-		return nil
+		return
 	}
 	s.leave(ik, key)
 	if i, ok := s.m[key]; ok {
 		s.ents[i].idx = without(s.ents[i].idx, ik)
 	}
-	return nil
 }
 
 // indexList returns the live members of the index under ik, and with take
