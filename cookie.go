@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -121,7 +122,7 @@ func (c *Config) appendCookieAttrs(dst []byte, sp cookieSpec) []byte {
 		dst = append(dst, "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"...)
 	case !sp.expires.IsZero():
 		dst = append(dst, "; Expires="...)
-		dst = sp.expires.UTC().AppendFormat(dst, http.TimeFormat)
+		dst = appendHTTPDate(dst, sp.expires)
 	}
 	if c.CookieSecure {
 		dst = append(dst, "; Secure"...)
@@ -142,6 +143,28 @@ func (c *Config) appendCookieAttrs(dst []byte, sp cookieSpec) []byte {
 	if c.CookiePartitioned {
 		dst = append(dst, "; Partitioned"...)
 	}
+	return dst
+}
+
+// lastHTTPDate is the last Expires rendered: every permanent cookie set in
+// the same second carries the same date, and formatting one costs more than
+// the rest of the line.
+var lastHTTPDate atomic.Pointer[httpDate]
+
+type httpDate struct {
+	sec  int64
+	text string
+}
+
+// appendHTTPDate appends t in http.TimeFormat (whole seconds, GMT).
+func appendHTTPDate(dst []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if d := lastHTTPDate.Load(); d != nil && d.sec == sec {
+		return append(dst, d.text...)
+	}
+	start := len(dst)
+	dst = t.UTC().AppendFormat(dst, http.TimeFormat)
+	lastHTTPDate.Store(&httpDate{sec: sec, text: string(dst[start:])})
 	return dst
 }
 

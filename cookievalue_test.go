@@ -3,6 +3,7 @@ package coatcheck
 import (
 	"net/http"
 	"strings"
+	"time"
 	"testing"
 )
 
@@ -65,6 +66,19 @@ func TestValidCookieValueEveryByte(t *testing.T) {
 					t.Fatalf("validCookieValue(%q) = %v, want %v", b, got, want(byte(c)))
 				}
 			}
+		}
+	}
+}
+
+// TestAppendHTTPDate: the per-second reuse renders what AppendFormat does,
+// for the same second again, the next one, and an earlier one.
+func TestAppendHTTPDate(t *testing.T) {
+	base := time.Unix(1_800_000_000, 0)
+	for _, d := range []time.Duration{0, 0, 400 * time.Millisecond, time.Second, -time.Hour, 0} {
+		tm := base.Add(d)
+		want := tm.UTC().Format(http.TimeFormat)
+		if got := string(appendHTTPDate([]byte("x"), tm)); got != "x"+want {
+			t.Errorf("appendHTTPDate(%v) = %q, want %q", tm, got, "x"+want)
 		}
 	}
 }
