@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/goredisstore"
@@ -277,6 +278,24 @@ func BenchmarkCoatcheckCookieReadPermanentNoCache(b *testing.B) {
 	m := ccManager(b, coatcheck.Config{CookieCacheSize: -1})
 	s := &seen{}
 	run(b, m.Handler(ccRead(s)), template(ccCookie(b, m, true)), s, wantUser, nil, setsCookie)
+}
+
+// BenchmarkCoatcheckCookieReadPermanentNewSecond: CoatcheckCookieReadPermanent
+// where every request falls in a later second than the cookie was signed
+// in, so the re-sign is a real HMAC (from the cookie's payload, without
+// encoding) rather than the same-second shortcut that sends the cookie back
+// as it came; the clock steps one second per request and wraps after an
+// hour, staying within PERMANENT_SESSION_LIFETIME.
+func BenchmarkCoatcheckCookieReadPermanentNewSecond(b *testing.B) {
+	start := time.Now()
+	var calls atomic.Int64
+	m := ccManager(b, coatcheck.Config{Now: func() time.Time {
+		n := calls.Add(1) / 2 // open and save read the clock once each
+		return start.Add(time.Duration(1+n%3600) * time.Second)
+	}})
+	s := &seen{}
+	c := ccCookie(b, ccManager(b, coatcheck.Config{Now: func() time.Time { return start }}), true)
+	run(b, m.Handler(ccRead(s)), template(c), s, wantUser, nil, setsCookie)
 }
 
 // BenchmarkCoatcheckCookieWrite: no cookie; the handler sets one key and the
