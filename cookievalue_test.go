@@ -3,8 +3,8 @@ package coatcheck
 import (
 	"net/http"
 	"strings"
-	"time"
 	"testing"
+	"time"
 )
 
 // cookieValue must agree with net/http's (*Request).Cookie, which it

@@ -39,8 +39,8 @@ type Session struct {
 	m *Manager
 	r *http.Request
 
-	data   map[string]any
-	err    error // load or write failure → error handler
+	data map[string]any
+	err  error // load or write failure → error handler
 
 	// cookie sessions: the cookie value the session was opened from, and,
 	// while data is still the verified-cookie cache's shared copy, its

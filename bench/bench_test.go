@@ -14,8 +14,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"testing"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/alexedwards/scs/goredisstore"
