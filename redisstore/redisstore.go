@@ -5,9 +5,11 @@
 // code serves a single server ([redis.NewClient]), Sentinel
 // ([redis.NewFailoverClient]), Cluster ([redis.NewClusterClient]) and Ring
 // ([redis.NewRing]). It satisfies coatcheck.Store, coatcheck.Toucher,
-// coatcheck.GetToucher, coatcheck.Iterator, coatcheck.CompareAndSetter and
+// coatcheck.GetToucher, coatcheck.Iterator, coatcheck.CompareAndSetter,
 // coatcheck.UserIndexer (the per-user session index as a sorted set; see
-// userindex.go) structurally; it does not import the coatcheck package.
+// userindex.go) and coatcheck.IndexBatcher (a session's write and its index
+// change in one pipeline; see batch.go, also for what a Cluster means for
+// its atomicity) structurally; it does not import the coatcheck package.
 //
 // # Layout (Flask-Session interop)
 //
