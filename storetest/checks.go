@@ -38,6 +38,7 @@ var checks = []check{
 	{"CompareAndSetConcurrent", checkCompareAndSetConcurrent},
 	{"UserIndex", checkUserIndex},
 	{"UserIndexConcurrent", checkUserIndexConcurrent},
+	{"UserIndexBatch", checkUserIndexBatch},
 }
 
 var expiryChecks = []check{

@@ -49,6 +49,11 @@
 //     racing 20 more loses none; a member stays while its entry lives
 //     though its given expiry passed, and one whose entry and expiry have
 //     passed is dropped by the next add.
+//   - UserIndexBatch (coatcheck.IndexBatcher only): SetIndexed,
+//     CompareAndSetIndexed and DeleteIndexed do what the calls they stand
+//     for do (a renewal deletes the old key and moves its member; a
+//     compare that does not match keeps the value; a cancelled context
+//     changes nothing).
 //   - Expiry/Read, Expiry/Overwrite, Expiry/Touch, Expiry/Iterate,
 //     Expiry/DeleteExpired: the checks that have to wait for an entry to
 //     expire. They run in parallel with each other, so the whole suite takes

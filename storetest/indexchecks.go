@@ -231,3 +231,83 @@ func checkExpiryUserIndex(c *checker) error {
 		"after the members' expiry passed (live and moved still hold live entries, dead's entry expired)")
 	return nil
 }
+
+// checkUserIndexBatch: SetIndexed, CompareAndSetIndexed and DeleteIndexed
+// (coatcheck.IndexBatcher) do what the calls they stand for do: a write
+// with an add; a renewal (the old key deleted, its member moved to the
+// new key in another index); a compare that does not match (the value
+// kept; the index may go either way); one that matches (the value and the
+// index changed); oldKey equal to key (no delete); a delete with its
+// remove; and nothing at all with a cancelled context.
+func checkUserIndexBatch(c *checker) error {
+	bx, ok := c.store.(coatcheck.IndexBatcher)
+	if !ok {
+		return skipError("store does not implement coatcheck.IndexBatcher")
+	}
+	ixA, ixB := c.indexKey(bx, "batch-a"), c.indexKey(bx, "batch-b")
+	k1, k2, k3 := c.key("uib:one"), c.key("uib:two"), c.key("uib:three")
+	must := func(what string, err error) {
+		if err != nil {
+			c.errorf("%s: %v", what, err)
+		}
+	}
+	must("SetIndexed(one, v1, hour, \"\", \"\", A)", bx.SetIndexed(c.ctx, k1, []byte("v1"), hour(), "", "", ixA))
+	c.wantValue(k1, []byte("v1"), "after SetIndexed")
+	c.wantMembers(bx, ixA, []string{k1}, "after SetIndexed with an add")
+
+	must("SetIndexed(two, v2, hour, one, A, B) (a renewal)", bx.SetIndexed(c.ctx, k2, []byte("v2"), hour(), k1, ixA, ixB))
+	c.wantAbsent(k1, "after a renewal's SetIndexed named it the old key")
+	c.wantValue(k2, []byte("v2"), "after a renewal's SetIndexed")
+	c.wantMembers(bx, ixA, nil, "after a renewal's SetIndexed removed the old key from it")
+	c.wantMembers(bx, ixB, []string{k2}, "after a renewal's SetIndexed added the new key to it")
+
+	swapped, err := bx.CompareAndSetIndexed(c.ctx, k2, []byte("stale"), []byte("v3"), hour(), ixB, ixA)
+	if err != nil || swapped {
+		c.errorf("CompareAndSetIndexed with an old value that does not match = %v, %v; want false, nil", swapped, err)
+	}
+	c.wantValue(k2, []byte("v2"), "after a CompareAndSetIndexed that did not match")
+	// the index may have changed or not: put it back
+	must("IndexRemove", bx.IndexRemove(c.ctx, ixA, k2))
+	must("IndexAdd", bx.IndexAdd(c.ctx, ixB, k2, hour()))
+
+	swapped, err = bx.CompareAndSetIndexed(c.ctx, k2, []byte("v2"), []byte("v3"), hour(), ixB, ixA)
+	if err != nil || !swapped {
+		c.errorf("CompareAndSetIndexed with the live old value = %v, %v; want true, nil", swapped, err)
+	}
+	c.wantValue(k2, []byte("v3"), "after a CompareAndSetIndexed that swapped")
+	c.wantMembers(bx, ixA, []string{k2}, "after a CompareAndSetIndexed that swapped added to it")
+	c.wantMembers(bx, ixB, nil, "after a CompareAndSetIndexed that swapped removed from it")
+
+	must("SetIndexed(two, v4, hour, two, A, B)", bx.SetIndexed(c.ctx, k2, []byte("v4"), hour(), k2, ixA, ixB))
+	c.wantValue(k2, []byte("v4"), "after SetIndexed with oldKey equal to key (not a renewal: nothing deleted)")
+	c.wantMembers(bx, ixA, nil, "after SetIndexed moved the key out of it")
+	c.wantMembers(bx, ixB, []string{k2}, "after SetIndexed moved the key into it")
+
+	must("SetIndexed(three, v, hour, \"\", \"\", \"\")", bx.SetIndexed(c.ctx, k3, []byte("v"), hour(), "", "", ""))
+	c.wantValue(k3, []byte("v"), "after SetIndexed without index changes")
+
+	must("DeleteIndexed(two, B)", bx.DeleteIndexed(c.ctx, k2, ixB))
+	c.wantAbsent(k2, "after DeleteIndexed")
+	c.wantMembers(bx, ixB, nil, "after DeleteIndexed removed its key")
+	c.wantValue(k3, []byte("v"), "after DeleteIndexed of another key")
+
+	cctx, cancel := context.WithCancel(c.ctx)
+	cancel()
+	calls := map[string]func() error{
+		"SetIndexed": func() error { return bx.SetIndexed(cctx, k1, []byte("x"), hour(), k3, "", ixA) },
+		"CompareAndSetIndexed": func() error {
+			_, err := bx.CompareAndSetIndexed(cctx, k3, []byte("v"), []byte("x"), hour(), "", ixA)
+			return err
+		},
+		"DeleteIndexed": func() error { return bx.DeleteIndexed(cctx, k3, "") },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, context.Canceled) {
+			c.errorf("%s with a cancelled context: %v, want an error wrapping context.Canceled", name, err)
+		}
+	}
+	c.wantAbsent(k1, "after a cancelled SetIndexed")
+	c.wantValue(k3, []byte("v"), "after cancelled batch calls")
+	c.wantMembers(bx, ixA, nil, "after cancelled batch calls")
+	return c.del(k3)
+}

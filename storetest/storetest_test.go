@@ -52,6 +52,10 @@ const (
 	bugIndexNeverHeals      // the index keeps members whose entry is gone
 	bugIndexTakeKeeps       // IndexTake returns the members but does not empty the index
 	bugIndexDupes           // a re-added member is listed twice
+	bugBatchKeepsOld        // SetIndexed of a renewal does not delete the old key
+	bugBatchWrongMember     // SetIndexed of a renewal removes the new key, not the old, from fromIndex
+	bugBatchDeletesKey      // SetIndexed deletes oldKey even when it is key
+	bugBatchNoAdd           // CompareAndSetIndexed that swapped skips IndexAdd
 )
 
 type entry struct {
@@ -108,6 +112,60 @@ func (s *refStore) IndexAdd(ctx context.Context, ik, key string, expiry time.Tim
 	}
 	s.idx[ik] = append(kept, indexed{key, expiry})
 	return nil
+}
+
+// SetIndexed, CompareAndSetIndexed and DeleteIndexed (coatcheck.IndexBatcher)
+// are the calls they stand for, one after the other: the contract does
+// not ask for atomicity.
+func (s *refStore) SetIndexed(ctx context.Context, key string, data []byte, expiry time.Time, oldKey, from, to string) error {
+	if err := s.ctxErr(ctx); err != nil {
+		return err
+	}
+	if err := s.Set(ctx, key, data, expiry); err != nil {
+		return err
+	}
+	member := key
+	if oldKey != "" && (oldKey != key || s.bug == bugBatchDeletesKey) {
+		if s.bug != bugBatchKeepsOld {
+			if err := s.Delete(ctx, oldKey); err != nil {
+				return err
+			}
+		}
+		if s.bug != bugBatchWrongMember {
+			member = oldKey
+		}
+	}
+	return s.reindex(ctx, member, key, expiry, from, to)
+}
+
+func (s *refStore) reindex(ctx context.Context, member, key string, expiry time.Time, from, to string) error {
+	if from != "" {
+		if err := s.IndexRemove(ctx, from, member); err != nil {
+			return err
+		}
+	}
+	if to != "" {
+		return s.IndexAdd(ctx, to, key, expiry)
+	}
+	return nil
+}
+
+func (s *refStore) CompareAndSetIndexed(ctx context.Context, key string, old, data []byte, expiry time.Time, from, to string) (bool, error) {
+	swapped, err := s.CompareAndSet(ctx, key, old, data, expiry)
+	if err != nil || !swapped {
+		return swapped, err
+	}
+	if s.bug == bugBatchNoAdd {
+		to = ""
+	}
+	return true, s.reindex(ctx, key, key, expiry, from, to)
+}
+
+func (s *refStore) DeleteIndexed(ctx context.Context, key, from string) error {
+	if err := s.Delete(ctx, key); err != nil {
+		return err
+	}
+	return s.reindex(ctx, key, key, time.Time{}, from, "")
 }
 
 func (s *refStore) IndexRemove(ctx context.Context, ik, key string) error {
@@ -381,7 +439,8 @@ var (
 	_ coatcheck.Iterator = (*refStore)(nil)
 	_ coatcheck.Cleaner  = (*refStore)(nil)
 
-	_ coatcheck.UserIndexer = (*refStore)(nil)
+	_ coatcheck.UserIndexer  = (*refStore)(nil)
+	_ coatcheck.IndexBatcher = (*refStore)(nil)
 )
 
 func TestRunReference(t *testing.T) {
@@ -452,7 +511,11 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 		{"IndexNeverHeals", bugIndexNeverHeals, []string{"Expiry/UserIndex"}},
 		{"IndexTakeKeeps", bugIndexTakeKeeps, []string{"UserIndex", "UserIndexConcurrent"}},
 		{"IndexDupes", bugIndexDupes, []string{"UserIndex"}},
-		{"IgnoreCtxIndex", bugIgnoreCtx, []string{"UserIndex"}},
+		{"IgnoreCtxIndex", bugIgnoreCtx, []string{"UserIndex", "UserIndexBatch"}},
+		{"BatchKeepsOld", bugBatchKeepsOld, []string{"UserIndexBatch"}},
+		{"BatchWrongMember", bugBatchWrongMember, []string{"UserIndexBatch"}},
+		{"BatchDeletesKey", bugBatchDeletesKey, []string{"UserIndexBatch"}},
+		{"BatchNoAdd", bugBatchNoAdd, []string{"UserIndexBatch"}},
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -19,14 +19,22 @@ import (
 // and revoking the user ends every one of its sessions and no other. A
 // store that keeps the index natively (coatcheck.UserIndexer) is checked
 // twice: as it is ("native"), and behind a wrapper that hides UserIndexer,
-// so the Manager keeps the index with compare-and-set ("cas"). A store
+// so the Manager keeps the index with compare-and-set ("cas"); one that
+// also takes a write and its index change in one call
+// (coatcheck.IndexBatcher) is checked a third time, as it is ("batch"),
+// "native" then hiding only IndexBatcher. A store
 // with neither is skipped. Each run uses its own key prefix.
 func RunUserIndex(t *testing.T, newStore func(t *testing.T) coatcheck.Store) {
 	t.Helper()
 	store := newStore(t)
 	cas, isCAS := store.(coatcheck.CompareAndSetter)
-	_, isNative := store.(coatcheck.UserIndexer)
+	ux, isNative := store.(coatcheck.UserIndexer)
+	_, isBatch := store.(coatcheck.IndexBatcher)
 	switch {
+	case isBatch && isCAS:
+		t.Run("batch", func(t *testing.T) { runUserIndex(t, store) })
+		t.Run("native", func(t *testing.T) { runUserIndex(t, nativeOnly{store, cas, ux}) })
+		t.Run("cas", func(t *testing.T) { runUserIndex(t, casOnly{store, cas}) })
 	case isNative && isCAS:
 		t.Run("native", func(t *testing.T) { runUserIndex(t, store) })
 		t.Run("cas", func(t *testing.T) { runUserIndex(t, casOnly{store, cas}) })
@@ -35,6 +43,14 @@ func RunUserIndex(t *testing.T, newStore func(t *testing.T) coatcheck.Store) {
 	default:
 		t.Skipf("storetest: %T is neither a UserIndexer nor a CompareAndSetter: no per-user index", store)
 	}
+}
+
+// nativeOnly hides every optional interface of a store but
+// CompareAndSetter and UserIndexer.
+type nativeOnly struct {
+	coatcheck.Store
+	coatcheck.CompareAndSetter
+	coatcheck.UserIndexer
 }
 
 // casOnly hides every optional interface of a store but CompareAndSetter.
