@@ -53,10 +53,17 @@
 //
 // When the network to Redis fails silently (a blackhole: no FIN, no RST),
 // rueidis notices only when a command or its background PING gets no
-// answer within ClientOption.ConnWriteTimeout (default 10 s); until then a
-// cached entry may still be served, possibly stale. Once the connection is
-// known broken its cache is gone and every read is an error until Redis
-// answers again. Set ConnWriteTimeout (e.g. 1–2 s) to bound that window.
+// answer within ClientOption.ConnWriteTimeout (default 10 s), and until
+// then would serve its cache, stale if the entry changed meanwhile (the
+// push cannot arrive). The store therefore serves a cached entry only
+// while Redis has answered one of its commands within Options.MaxSilence
+// (1 s): past that, the read goes to Redis, and fails at the caller's
+// deadline if Redis does not answer. A cached read can thus be stale by
+// at most about MaxSilence after a silent failure. A cut connection (FIN
+// or RST) is noticed at once and its cache dropped; from then on every
+// read is an error until Redis answers again, never a cached value and
+// never "not found". Lowering ConnWriteTimeout makes rueidis notice
+// sooner too.
 // The cache memory is ClientOption.CacheSizeEachConn per connection
 // (rueidis's default 128 MiB, LRU); the client must be built without
 // DisableCache for caching to happen (with it, cached reads silently
@@ -94,6 +101,9 @@ const DefaultScanCount = 100
 // Redis again when Options.CacheTTL is zero.
 const DefaultCacheTTL = time.Minute
 
+// DefaultMaxSilence is Options.MaxSilence's default.
+const DefaultMaxSilence = time.Second
+
 // ownWriteWindow is how long after this store writes a key its reads of
 // that key bypass the client-side cache (see the package documentation).
 const ownWriteWindow = time.Second
@@ -118,6 +128,17 @@ type Options struct {
 	// Only used when RefreshInterval > 0. Negative values are rejected.
 	CacheTTL time.Duration
 
+	// MaxSilence bounds how long cached entries are served without Redis
+	// having answered this store: a cached read more than MaxSilence after
+	// the store's last answered command goes to Redis instead (and that
+	// answer re-arms the cache). It caps the stale window of a silent
+	// network failure, which rueidis alone notices only after
+	// ClientOption.ConnWriteTimeout (10 s by default), at the cost of at
+	// most one round trip per MaxSilence when every read is a cache hit.
+	// Zero means DefaultMaxSilence (1 s); negative turns the check off.
+	// Only used when RefreshInterval > 0.
+	MaxSilence time.Duration
+
 	// ScanCount is the COUNT hint Iterate passes to each SCAN. Zero means
 	// DefaultScanCount (100). Negative values are rejected by New.
 	ScanCount int
@@ -129,7 +150,9 @@ type Store struct {
 	client    rueidis.Client
 	refresh   time.Duration
 	cacheTTL  time.Duration
+	silence   time.Duration // < 0: never checked
 	scanCount int64
+	lastOK    atomic.Int64 // unix nanoseconds when the last answered command was sent
 
 	seed   maphash.Seed
 	recent [recentSlots]atomic.Int64 // unix nanoseconds of the last own write per slot
@@ -148,7 +171,10 @@ func New(client rueidis.Client, opts Options) *Store {
 			opts.RefreshInterval, opts.CacheTTL, opts.ScanCount))
 	}
 	s := &Store{client: client, refresh: opts.RefreshInterval, cacheTTL: opts.CacheTTL,
-		scanCount: int64(opts.ScanCount), seed: maphash.MakeSeed()}
+		silence: opts.MaxSilence, scanCount: int64(opts.ScanCount), seed: maphash.MakeSeed()}
+	if s.silence == 0 {
+		s.silence = DefaultMaxSilence
+	}
 	if s.cacheTTL == 0 {
 		s.cacheTTL = DefaultCacheTTL
 	}
@@ -183,7 +209,30 @@ func (s *Store) fresh(key string) bool {
 	if !s.caching() {
 		return false
 	}
-	return time.Now().UnixNano()-s.slot(key).Load() > int64(ownWriteWindow)
+	now := time.Now().UnixNano()
+	if s.silence > 0 && now-s.lastOK.Load() > int64(s.silence) {
+		return false
+	}
+	return now-s.slot(key).Load() > int64(ownWriteWindow)
+}
+
+// answered records that Redis answered a command sent at start (an error
+// reply counts; a network or context error does not). A reply served from
+// the client-side cache proves nothing and is not recorded.
+func (s *Store) answered(start time.Time, r rueidis.RedisResult) {
+	if r.NonRedisError() == nil && !r.IsCacheHit() {
+		if n := start.UnixNano(); n > s.lastOK.Load() {
+			s.lastOK.Store(n)
+		}
+	}
+}
+
+// do sends cmd (uncached) and records the answer.
+func (s *Store) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	start := time.Now()
+	r := s.client.Do(ctx, cmd)
+	s.answered(start, r)
+	return r
 }
 
 // Get returns the bytes stored under key (GET, from the client-side cache
@@ -195,9 +244,11 @@ func (s *Store) Get(ctx context.Context, key string) (data []byte, found bool, e
 	}
 	var r rueidis.RedisResult
 	if s.fresh(key) {
+		start := time.Now()
 		r = s.client.DoCache(ctx, s.client.B().Get().Key(key).Cache(), s.cacheTTL)
+		s.answered(start, r)
 	} else {
-		r = s.client.Do(ctx, s.client.B().Get().Key(key).Build())
+		r = s.do(ctx, s.client.B().Get().Key(key).Build())
 	}
 	return bytesOf(ctx, "get", r)
 }
@@ -234,7 +285,7 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 		cmd = s.client.B().Set().Key(key).Value(string(data)).PxMilliseconds(ttl.Milliseconds()).Build()
 	}
 	s.wrote(key)
-	err := s.client.Do(ctx, cmd).Error()
+	err := s.do(ctx, cmd).Error()
 	s.wrote(key)
 	if err != nil {
 		return wrap(ctx, "set", err)
@@ -248,7 +299,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return wrap(ctx, "delete", err)
 	}
 	s.wrote(key)
-	err := s.client.Do(ctx, s.client.B().Del().Key(key).Build()).Error()
+	err := s.do(ctx, s.client.B().Del().Key(key).Build()).Error()
 	s.wrote(key)
 	if err != nil {
 		return wrap(ctx, "delete", err)
@@ -271,10 +322,12 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (found 
 	var n int64
 	switch {
 	case del:
-		n, err = s.client.Do(ctx, b.Del().Key(key).Build()).AsInt64()
+		n, err = s.do(ctx, b.Del().Key(key).Build()).AsInt64()
 	case ttl == 0:
+		start := time.Now()
 		res := s.client.DoMulti(ctx, b.Multi().Build(), b.Persist().Key(key).Build(),
 			b.Exists().Key(key).Build(), b.Exec().Build())
+		s.answered(start, res[3])
 		var replies []rueidis.RedisMessage
 		if replies, err = res[3].ToArray(); err == nil {
 			if len(replies) != 2 {
@@ -284,7 +337,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (found 
 			}
 		}
 	default:
-		n, err = s.client.Do(ctx, b.Pexpire().Key(key).Milliseconds(ttl.Milliseconds()).Build()).AsInt64()
+		n, err = s.do(ctx, b.Pexpire().Key(key).Milliseconds(ttl.Milliseconds()).Build()).AsInt64()
 	}
 	if err != nil {
 		return false, wrap(ctx, "touch", err)
@@ -307,7 +360,7 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 	ttl, del := ttlFor(expiry, now)
 	if del {
 		s.wrote(key)
-		err := s.client.Do(ctx, s.client.B().Del().Key(key).Build()).Error()
+		err := s.do(ctx, s.client.B().Del().Key(key).Build()).Error()
 		s.wrote(key)
 		if err != nil {
 			return nil, false, wrap(ctx, op, err)
@@ -316,9 +369,11 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 	}
 	if s.fresh(key) && (ttl == 0 || ttl > s.refresh) {
 		b := s.client.B()
+		start := time.Now()
 		rs := s.client.DoMultiCache(ctx,
 			rueidis.CT(b.Get().Key(key).Cache(), s.cacheTTL),
 			rueidis.CT(b.Pttl().Key(key).Cache(), s.cacheTTL))
+		s.answered(start, rs[0])
 		data, found, err := bytesOf(ctx, op, rs[0])
 		if err != nil || !found {
 			return nil, false, err
@@ -337,7 +392,7 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 	} else {
 		cmd = s.client.B().Getex().Key(key).PxMilliseconds(ttl.Milliseconds()).Build()
 	}
-	return bytesOf(ctx, op, s.client.Do(ctx, cmd))
+	return bytesOf(ctx, op, s.do(ctx, cmd))
 }
 
 // needsRefresh decides, from a cached PTTL reply, whether the TTL on the
@@ -413,9 +468,12 @@ func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte,
 		ms = ttl.Milliseconds()
 	}
 	s.wrote(key)
-	n, err := casScript.Exec(ctx, s.client, []string{key},
-		[]string{mode, string(old), string(data), strconv.FormatInt(ms, 10)}).AsInt64()
+	start := time.Now()
+	r := casScript.Exec(ctx, s.client, []string{key},
+		[]string{mode, string(old), string(data), strconv.FormatInt(ms, 10)})
+	s.answered(start, r)
 	s.wrote(key)
+	n, err := r.AsInt64()
 	if err != nil {
 		return false, wrap(ctx, "compare and set", err)
 	}

@@ -47,7 +47,9 @@ func redisAddr(t testing.TB) string {
 
 // counter counts the bytes a client writes to Redis: a read served from
 // the client-side cache writes none.
-type counter struct{ writes, bytes atomic.Int64 }
+type counter struct{ writes, bytes, getex atomic.Int64 }
+
+type tlsConfig = tls.Config
 
 type countingConn struct {
 	net.Conn
