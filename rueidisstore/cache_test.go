@@ -398,3 +398,35 @@ func TestFaultsWarmCache(t *testing.T) {
 		})
 	}
 }
+
+// TestCachedNoAliasing: the slice a cached read returns is the caller's:
+// overwriting it changes neither the cache nor later reads (rueidis's
+// AsBytes aliases the cached reply's memory).
+func TestCachedNoAliasing(t *testing.T) {
+	ctx := context.Background()
+	addr := redisAddr(t)
+	raw := newClient(t, "", nil, nil)
+	s, cnt := cachedStore(t, "", Options{}, nil)
+	k := testPrefix(t) + "sid"
+	t.Cleanup(func() { raw.Do(ctx, raw.B().Del().Key(k).Build()) })
+	respSet(t, addr, k, "original")
+	for _, read := range []struct {
+		name string
+		get  func() ([]byte, bool, error)
+	}{
+		{"Get", func() ([]byte, bool, error) { return s.Get(ctx, k) }},
+		{"GetAndTouch", func() ([]byte, bool, error) { return s.GetAndTouch(ctx, k, time.Now().Add(time.Hour)) }},
+	} {
+		for i := range 3 { // a miss that fills the cache, then hits
+			b0 := cnt.bytes.Load()
+			d, found, err := read.get()
+			if err != nil || !found || string(d) != "original" {
+				t.Fatalf("%s #%d = %q, %v, %v, want \"original\"", read.name, i, d, found, err)
+			}
+			for j := range d {
+				d[j] = 'Y'
+			}
+			t.Logf("%s #%d: %d bytes sent", read.name, i, cnt.bytes.Load()-b0)
+		}
+	}
+}

@@ -254,17 +254,18 @@ func (s *Store) Get(ctx context.Context, key string) (data []byte, found bool, e
 }
 
 func bytesOf(ctx context.Context, op string, r rueidis.RedisResult) ([]byte, bool, error) {
-	b, err := r.AsBytes()
+	// ToString, then a copy: rueidis's AsBytes aliases the reply's memory,
+	// which for a cached read is the cache's own (and a cache miss's reply
+	// is stored in the cache too), so a caller writing to the slice would
+	// change what later reads return.
+	str, err := r.ToString()
 	if rueidis.IsRedisNil(err) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, wrap(ctx, op, err)
 	}
-	if b == nil {
-		b = []byte{}
-	}
-	return b, true, nil
+	return []byte(str), true, nil
 }
 
 // Set stores data under key until expiry with SET key data PX ms,
