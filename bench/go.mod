@@ -1,14 +1,16 @@
 module github.com/coatcheck/coatcheck/bench
 
-go 1.24.0
+go 1.25.0
 
 require (
 	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/coatcheck/coatcheck v0.1.0
 	github.com/coatcheck/coatcheck/redisstore v0.1.0
+	github.com/coatcheck/coatcheck/rueidisstore v0.1.0
 	github.com/gorilla/sessions v1.4.0
 	github.com/redis/go-redis/v9 v9.18.0
+	github.com/redis/rueidis v1.0.79
 )
 
 require (
@@ -16,4 +18,5 @@ require (
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
 )
