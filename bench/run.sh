@@ -54,7 +54,7 @@ WRK_CONNS=${WRK_CONNS:-32}
 WRK_DURATION=${WRK_DURATION:-5s}
 WRK_ROUNDS=${WRK_ROUNDS:-3}
 all_targets=(bare coatcheck-cookie coatcheck-cookie-permanent coatcheck-cookie-nocache coatcheck-cookie-permanent-nocache
-	coatcheck-redis scs-redis gorilla-cookie
+	coatcheck-redis coatcheck-rueidis coatcheck-rueidis-cached scs-redis gorilla-cookie
 	flask-tiny flask-tiny-permanent
 	demo:bare demo:bare+accesslog demo:coatcheck-cookie demo:coatcheck-redis demo:flask-gunicorn)
 WRK_TARGETS=${WRK_TARGETS:-${all_targets[*]}}
@@ -233,7 +233,7 @@ wrk_all() {
 
 	# like for like: one wrkserver per mode
 	for t in bare coatcheck-cookie coatcheck-cookie-permanent coatcheck-cookie-nocache coatcheck-cookie-permanent-nocache \
-		coatcheck-redis scs-redis gorilla-cookie; do
+		coatcheck-redis coatcheck-rueidis coatcheck-rueidis-cached scs-redis gorilla-cookie; do
 		selected "$t" || continue
 		port=$(free_port)
 		start "$tmp/wrkserver-$t.log" "$tmp/wrkserver" -mode "$t" -addr "127.0.0.1:$port" -prefix "$redis_prefix$t:"
@@ -325,6 +325,8 @@ ratios = [
     ("coatcheck-cookie-nocache", "flask-tiny", 30),
     ("coatcheck-cookie-permanent-nocache", "flask-tiny-permanent", 30),
     ("coatcheck-redis", "scs-redis", 2.5),
+    ("coatcheck-rueidis", "scs-redis", 2.5),
+    ("coatcheck-rueidis-cached", "scs-redis", 2.5),
     ("coatcheck-cookie", "gorilla-cookie", None),
     ("bare", "flask-tiny", None),
     ("demo:coatcheck-cookie", "demo:bare", None),

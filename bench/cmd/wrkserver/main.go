@@ -15,6 +15,9 @@
 //	                            (SESSION_REFRESH_EACH_REQUEST)
 //	coatcheck-redis             coatcheck with redisstore on COATCHECK_REDIS_URL
 //	                            (server-side, permanent: a read is one GETEX)
+//	coatcheck-rueidis           coatcheck with rueidisstore (one GETEX per read)
+//	coatcheck-rueidis-cached    the same with RefreshInterval 1 min: reads from
+//	                            the client-side cache, TTL refreshed once a minute
 //	scs-redis                   alexedwards/scs v2, goredisstore on the same Redis
 //	                            (a read is one GET)
 //	gorilla-cookie              gorilla/sessions CookieStore (HMAC-SHA256, gob)
@@ -51,8 +54,10 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/coatcheck/coatcheck"
 	"github.com/coatcheck/coatcheck/redisstore"
+	"github.com/coatcheck/coatcheck/rueidisstore"
 	"github.com/gorilla/sessions"
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 )
 
 const defaultSecret = "bench-secret-key-0123456789abcdef" // bench_test.go's secretKey
@@ -60,7 +65,8 @@ const defaultSecret = "bench-secret-key-0123456789abcdef" // bench_test.go's sec
 var (
 	gorillaHashKey = []byte("bench-hash-key-0123456789abcdef-0123456789abcdef-0123456789abcde")[:64]
 	modes          = []string{"bare", "coatcheck-cookie", "coatcheck-cookie-permanent", "coatcheck-cookie-nocache",
-		"coatcheck-cookie-permanent-nocache", "coatcheck-redis", "scs-redis", "gorilla-cookie"}
+		"coatcheck-cookie-permanent-nocache", "coatcheck-redis", "coatcheck-rueidis", "coatcheck-rueidis-cached",
+		"scs-redis", "gorilla-cookie"}
 )
 
 // page writes the page every mode serves, the same bytes and headers.
@@ -100,13 +106,21 @@ func main() {
 		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { page(w, "alice") })
 
 	case "coatcheck-cookie", "coatcheck-cookie-permanent", "coatcheck-cookie-nocache",
-		"coatcheck-cookie-permanent-nocache", "coatcheck-redis":
+		"coatcheck-cookie-permanent-nocache", "coatcheck-redis", "coatcheck-rueidis", "coatcheck-rueidis-cached":
 		cfg := coatcheck.Config{SecretKey: secret, Logger: logger}
 		if strings.HasSuffix(*mode, "-nocache") {
 			cfg.CookieCacheSize = -1
 		}
-		if *mode == "coatcheck-redis" {
+		switch *mode {
+		case "coatcheck-redis":
 			cfg.Store = redisstore.New(redisClient(), redisstore.Options{Logger: logger})
+			cfg.Server.KeyPrefix = *prefix
+		case "coatcheck-rueidis", "coatcheck-rueidis-cached":
+			var opts rueidisstore.Options
+			if *mode == "coatcheck-rueidis-cached" {
+				opts.RefreshInterval = time.Minute // client-side caching
+			}
+			cfg.Store = rueidisstore.New(rueidisClient(), opts)
 			cfg.Server.KeyPrefix = *prefix
 		}
 		m, err := coatcheck.New(cfg)
@@ -175,6 +189,22 @@ func main() {
 // redisClient connects to COATCHECK_REDIS_URL (default
 // redis://127.0.0.1:6379/0) with ContextTimeoutEnabled, as bench_test.go's
 // redisClient builds it for both Coatcheck and scs.
+func rueidisClient() rueidis.Client {
+	raw := os.Getenv("COATCHECK_REDIS_URL")
+	if raw == "" {
+		raw = "redis://127.0.0.1:6379/0"
+	}
+	opt, err := rueidis.ParseURL(raw)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		log.Fatalf("redis %s: %v", raw, err)
+	}
+	return c
+}
+
 func redisClient() *redis.Client {
 	url := os.Getenv("COATCHECK_REDIS_URL")
 	if url == "" {
