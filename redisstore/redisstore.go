@@ -75,6 +75,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coatcheck/coatcheck/internal/redisscript"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -264,40 +265,14 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 	return b, true, nil
 }
 
-// casScript is CompareAndSet's server side. Redis runs a script atomically:
-// no other client's command runs between its GET and its SET or DEL, so the
-// comparison and the write see the same value. It touches only KEYS[1], so
-// it runs on a Cluster (on the node owning the key's slot) as on a single
-// server.
-//
-//	KEYS[1]  the key
-//	ARGV[1]  "1" to compare with ARGV[2], "0" for "only if absent" (a nil old)
-//	ARGV[2]  the old value (empty when ARGV[1] is "0")
-//	ARGV[3]  the new value
-//	ARGV[4]  the TTL in milliseconds; "0" for none, "-1" to delete
-//
-// It returns 1 when it swapped, 0 when the value did not match. GET of an
-// absent key yields false in Lua, which equals no string, so a non-nil old
-// (even the empty string) never matches an absent key; Redis has already
-// dropped an expired key by the time a script reads it, so an expired entry
-// is absent. A plain SET (no PX) clears any previous TTL, as PERSIST would.
-var casScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if ARGV[1] == '0' then
-	if cur then return 0 end
-elseif cur ~= ARGV[2] then
-	return 0
-end
-local ttl = tonumber(ARGV[4])
-if ttl < 0 then
-	redis.call('DEL', KEYS[1])
-elseif ttl == 0 then
-	redis.call('SET', KEYS[1], ARGV[3])
-else
-	redis.call('SET', KEYS[1], ARGV[3], 'PX', ttl)
-end
-return 1
-`)
+// casScript is CompareAndSet's server side (its source, shared with
+// rueidisstore, and its arguments are redisscript.CompareAndSet). Redis
+// runs a script atomically: no other client's command runs between its GET
+// and its SET or DEL, so the comparison and the write see the same value.
+// It touches only KEYS[1], so it runs on a Cluster (on the node owning the
+// key's slot) as on a single server. It returns 1 when it swapped, 0 when
+// the value did not match.
+var casScript = redis.NewScript(redisscript.CompareAndSet)
 
 // CompareAndSet stores data under key until expiry only if the value under
 // key still equals old byte for byte; a nil old means "only if the key is

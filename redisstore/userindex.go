@@ -2,9 +2,9 @@ package redisstore
 
 import (
 	"context"
-	"strconv"
 	"time"
 
+	"github.com/coatcheck/coatcheck/internal/redisscript"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -37,74 +37,19 @@ import (
 // WRONGTYPE for that user's index: upgrade every process together.)
 
 // healBatch is how many members whose score has passed an IndexAdd checks.
-const healBatch = 16
+const healBatch = redisscript.HealBatch
 
-// indexPrelude converts a legacy JSON index entry under KEYS[1] into the
-// sorted set. The session keys are the index key's prefix (before "_user:")
-// followed by each id, as the Manager lays them out.
-const indexPrelude = `
-local function convert(k)
-	if redis.call('TYPE', k)['ok'] ~= 'string' then return end
-	local raw = redis.call('GET', k)
-	redis.call('DEL', k)
-	local prefix = string.match(k, '^(.*)_user:%x+$')
-	local ok, ix = pcall(cjson.decode, raw)
-	if not prefix or not ok or type(ix) ~= 'table' or type(ix['s']) ~= 'table' then return end
-	for id, exp in pairs(ix['s']) do
-		local score = '+inf'
-		local n = tonumber(exp)
-		if n and n > 0 then score = string.format('%.0f', n * 1000) end
-		redis.call('ZADD', k, score, prefix .. id)
-	end
-end
-convert(KEYS[1])
-`
+// The index scripts; their sources, shared with rueidisstore, and their
+// arguments are in internal/redisscript.
+var (
+	indexAddScript    = redis.NewScript(redisscript.IndexAdd)
+	indexHealScript   = redis.NewScript(redisscript.IndexHeal)
+	indexRemoveScript = redis.NewScript(redisscript.IndexRemove)
+	indexListScript   = redis.NewScript(redisscript.IndexList)
+	indexTakeScript   = redis.NewScript(redisscript.IndexTake)
+)
 
-// indexAddScript: ARGV[1] member, ARGV[2] score, ARGV[3] now (ms),
-// ARGV[4] how many stale members to return.
-var indexAddScript = redis.NewScript(indexPrelude + `
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
-`)
-
-// indexHealScript: ARGV[1] now (ms), then pairs of member and new score
-// ("" to remove). A member is removed only if its score has still passed
-// (a concurrent IndexAdd may have renewed it), and re-scored only if still
-// present (XX) and only upwards (GT).
-var indexHealScript = redis.NewScript(`
-local now = tonumber(ARGV[1])
-for i = 2, #ARGV, 2 do
-	local m, sc = ARGV[i], ARGV[i + 1]
-	if sc == '' then
-		local cur = tonumber(redis.call('ZSCORE', KEYS[1], m))
-		if cur and cur <= now then redis.call('ZREM', KEYS[1], m) end
-	else
-		redis.call('ZADD', KEYS[1], 'XX', 'GT', sc, m)
-	end
-end
-return 0
-`)
-
-var indexRemoveScript = redis.NewScript(indexPrelude + `
-return redis.call('ZREM', KEYS[1], ARGV[1])
-`)
-
-var indexListScript = redis.NewScript(indexPrelude + `
-return redis.call('ZRANGE', KEYS[1], 0, -1)
-`)
-
-var indexTakeScript = redis.NewScript(indexPrelude + `
-local m = redis.call('ZRANGE', KEYS[1], 0, -1)
-redis.call('DEL', KEYS[1])
-return m
-`)
-
-func score(expiry time.Time) string {
-	if expiry.IsZero() {
-		return "+inf"
-	}
-	return strconv.FormatInt(expiry.UnixMilli(), 10)
-}
+func score(expiry time.Time) string { return redisscript.Score(expiry) }
 
 // IndexAdd adds key to the sorted set under indexKey with expiry as its
 // score (coatcheck.UserIndexer): one round trip, O(log n). When members
