@@ -4,10 +4,12 @@
 // cache makes no round trip at all.
 //
 // It satisfies coatcheck.Store, coatcheck.Toucher, coatcheck.GetToucher,
-// coatcheck.CompareAndSetter, coatcheck.Iterator and coatcheck.BackendNamer
-// structurally; it does not import the coatcheck package. It does not
-// implement coatcheck.UserIndexer: the Manager keeps the per-user index with
-// CompareAndSet instead.
+// coatcheck.CompareAndSetter, coatcheck.Iterator, coatcheck.UserIndexer
+// (redisstore's sorted-set index and scripts; see userindex.go),
+// coatcheck.IndexBatcher (a session's write and its index change in one
+// DoMulti: MULTI/EXEC on one server or Sentinel, split by slot on a
+// Cluster; see batch.go) and coatcheck.BackendNamer structurally; it does
+// not import the coatcheck package.
 //
 // # Layout: the same as redisstore
 //
@@ -422,33 +424,11 @@ func (s *Store) needsRefresh(expiry time.Time, pttl, pxat int64) bool {
 	return expiry.Sub(time.UnixMilli(serverExp)) > s.refresh
 }
 
-// casScript is CompareAndSet's server side, with the same semantics as
-// redisstore's (one atomic script touching only KEYS[1]):
-//
-//	KEYS[1]  the key
-//	ARGV[1]  "1" to compare with ARGV[2], "0" for "only if absent" (a nil old)
-//	ARGV[2]  the old value (empty when ARGV[1] is "0")
-//	ARGV[3]  the new value
-//	ARGV[4]  the TTL in milliseconds; "0" for none, "-1" to delete
-//
-// It returns 1 when it swapped, 0 when the value did not match.
-var casScript = rueidis.NewLuaScript(`
-local cur = redis.call('GET', KEYS[1])
-if ARGV[1] == '0' then
-	if cur then return 0 end
-elseif cur ~= ARGV[2] then
-	return 0
-end
-local ttl = tonumber(ARGV[4])
-if ttl < 0 then
-	redis.call('DEL', KEYS[1])
-elseif ttl == 0 then
-	redis.call('SET', KEYS[1], ARGV[3])
-else
-	redis.call('SET', KEYS[1], ARGV[3], 'PX', ttl)
-end
-return 1
-`)
+// CompareAndSet's script, casScript (userindex.go), is
+// redisscript.CompareAndSet, redisstore's: one atomic script touching only
+// KEYS[1]; ARGV[1] "1" to compare with ARGV[2] or "0" for "only if
+// absent", ARGV[3] the new value, ARGV[4] the TTL in ms ("0" none, "-1"
+// delete); it returns 1 when it swapped.
 
 // CompareAndSet stores data under key until expiry only if the value under
 // key still equals old byte for byte; a nil old means "only if the key is
@@ -470,7 +450,7 @@ func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte,
 	}
 	s.wrote(key)
 	start := time.Now()
-	r := casScript.Exec(ctx, s.client, []string{key},
+	r := casScript.lua.Exec(ctx, s.client, []string{key},
 		[]string{mode, string(old), string(data), strconv.FormatInt(ms, 10)})
 	s.answered(start, r)
 	s.wrote(key)
