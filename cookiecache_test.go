@@ -280,3 +280,29 @@ func TestCacheableTypes(t *testing.T) {
 		t.Errorf("cloneData shares: %v", src)
 	}
 }
+
+// TestCookieCacheUntouchedRefresh: a request that never touches its
+// session still re-issues a permanent cookie when the cookie is cached
+// (the cache, not a peek into the payload, says it is permanent), and still
+// sends nothing for a cached non-permanent one.
+func TestCookieCacheUntouchedRefresh(t *testing.T) {
+	e := newCacheEnv(t, Config{}, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			cartApp(w, r)
+		}
+	})
+	_, perm := e.do("/login?permanent", "")
+	_, plain := e.do("/login", "")
+	for i := range 3 {
+		e.advance(time.Second)
+		if _, set := e.do("/untouched", perm); set == "" {
+			t.Fatalf("request %d: a permanent cookie was not re-issued (cached: %v)", i, e.cached(perm))
+		}
+		if _, set := e.do("/untouched", plain); set != "" {
+			t.Fatalf("request %d: a non-permanent cookie was re-issued", i)
+		}
+	}
+	if !e.cached(perm) {
+		t.Error("the permanent cookie was never cached")
+	}
+}

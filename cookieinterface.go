@@ -95,12 +95,12 @@ func (ci *cookieInterface) openInto(r *http.Request, s *Session) error {
 	}
 	cfg := ci.cfg
 	now := cfg.Now()
-	e, shared, err := ci.verify(value, e, now)
-	if err == nil && cfg.IdleTimeout > 0 && now.Sub(e.signedAt) > cfg.IdleTimeout {
+	c, shared, err := ci.verify(value, e, now)
+	if err == nil && cfg.IdleTimeout > 0 && now.Sub(c.signedAt) > cfg.IdleTimeout {
 		err = fmt.Errorf("idle timeout: signed %s ago, SESSION_IDLE_TIMEOUT is %s",
-			now.Sub(e.signedAt).Round(time.Second), cfg.IdleTimeout)
+			now.Sub(c.signedAt).Round(time.Second), cfg.IdleTimeout)
 	}
-	if err == nil && cfg.AbsoluteLifetime > 0 && !e.deadline.IsZero() && !now.Before(e.deadline) {
+	if err == nil && cfg.AbsoluteLifetime > 0 && !c.deadline.IsZero() && !now.Before(c.deadline) {
 		err = errors.New("absolute session lifetime exceeded")
 	}
 	if err != nil {
@@ -113,12 +113,9 @@ func (ci *cookieInterface) openInto(r *http.Request, s *Session) error {
 		cfg.event(r.Context(), EventNew, s.reason)
 		return nil
 	}
-	s.data, s.deadline, s.cookie = e.data, e.deadline, value
-	if shared {
-		s.cached = e
-	}
+	s.data, s.deadline, s.cookie, s.cached = c.data, c.deadline, value, shared
 	cfg.event(r.Context(), EventLoad, nil)
-	if cfg.AbsoluteLifetime > 0 && e.deadline.IsZero() {
+	if cfg.AbsoluteLifetime > 0 && c.deadline.IsZero() {
 		// a cookie Flask (or an earlier setting) wrote: the lifetime counts
 		// from this first use, and the stamp goes out with the cookie
 		ci.stampNew(s, now)
@@ -127,23 +124,23 @@ func (ci *cookieInterface) openInto(r *http.Request, s *Session) error {
 }
 
 // verify checks and decodes value at now; cached is its verified-cookie
-// cache entry, if any. shared reports that e.data is the cache's (copy it
-// before any change).
-func (ci *cookieInterface) verify(value string, cached *cachedCookie, now time.Time) (e *cachedCookie, shared bool, err error) {
+// cache entry, if any. shared, when not nil, is the cache's entry holding
+// the result, whose data the session must copy before any change.
+func (ci *cookieInterface) verify(value string, cached *cachedCookie, now time.Time) (c cachedCookie, shared *cachedCookie, err error) {
 	if cached != nil && ci.codec.fresh(cached.signedAt, now) {
-		return cached, true, nil
+		return *cached, cached, nil
 	}
 	data, signedAt, err := ci.codec.decode(value, now)
 	if err != nil {
-		return nil, false, err
+		return c, nil, err
 	}
 	deadline, _ := takeDeadline(data)
-	e = &cachedCookie{data: data, signedAt: signedAt, deadline: deadline}
+	c = cachedCookie{data: data, signedAt: signedAt, deadline: deadline}
 	if ci.cache != nil && cacheable(data) {
-		ci.cache.put(value, e)
-		shared = true
+		shared = &cachedCookie{data: data, signedAt: signedAt, deadline: deadline}
+		ci.cache.put(value, shared)
 	}
-	return e, shared, nil
+	return c, shared, nil
 }
 
 // stampNew starts the absolute lifetime of s at now.

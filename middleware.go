@@ -114,7 +114,12 @@ func (m *Manager) needsSaveUnopened(r *http.Request) bool {
 	if m.cookie == nil || !m.cfg.refreshEach() {
 		return false
 	}
-	v, ok := cookieValue(r, m.cfg.CookieName)
+	v, e, ok := cachedCookieValue(r, m.cfg.CookieName, m.cookie.cache)
+	if e != nil {
+		// a cookie verified before: its data says (the age checks are
+		// the load's business)
+		return truthy(e.data[PermanentKey])
+	}
 	// an encrypted cookie cannot be peeked into
 	return ok && v != "" && (m.cfg.EncryptCookies || mayBePermanent(v))
 }
