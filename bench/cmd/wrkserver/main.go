@@ -56,6 +56,10 @@ import (
 	"github.com/coatcheck/coatcheck/redisstore"
 	"github.com/coatcheck/coatcheck/rueidisstore"
 	"github.com/gorilla/sessions"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/rueidis"
 )
@@ -90,6 +94,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8082", "listen address")
 	mode := flag.String("mode", "", "one of: "+strings.Join(modes, ", "))
 	prefix := flag.String("prefix", fmt.Sprintf("wrkserver:%d:", os.Getpid()), "Redis key prefix (coatcheck-redis, scs-redis)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (stopped by SIGINT/SIGTERM)")
 	flag.Parse()
 
 	// warnings and errors only: no per-request log in any mode
@@ -182,6 +187,23 @@ func main() {
 		os.Exit(2)
 	}
 
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-stop
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(0)
+		}()
+	}
 	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.ListenAndServe())
 }
