@@ -56,6 +56,8 @@ def rewrite(text, version):
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).rstrip("\n") + "\n"
 
 def main():
+    if len(sys.argv) < 2 or not re.fullmatch(r"v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?", sys.argv[1]):
+        sys.exit("usage: scripts/modgraph.py VERSION [ROOT]  (VERSION like v0.1.0; nothing was rewritten)")
     version = sys.argv[1]
     root = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     root = os.path.abspath(root)
