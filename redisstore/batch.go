@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/coatcheck/coatcheck/internal/redisscript"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -102,7 +103,7 @@ func indexCalls(from, member, to, key string, expiry, now time.Time) (calls []*s
 		calls = append(calls, &scriptCall{script: indexRemoveScript, keys: []string{from}, args: []any{member}})
 	}
 	if to != "" {
-		add = &scriptCall{script: indexAddScript, keys: []string{to}, args: []any{key, score(expiry), now.UnixMilli(), healBatch}}
+		add = &scriptCall{script: indexAddScript, keys: []string{to}, args: addArgs(key, expiry, now)}
 		calls = append(calls, add)
 	}
 	return calls, add
@@ -128,7 +129,7 @@ func (s *Store) SetIndexed(ctx context.Context, key string, data []byte, expiry 
 		return wrap(ctx, "set indexed", err)
 	}
 	now := time.Now()
-	ttl, del := ttlFor(expiry, now)
+	ttl, del := redisscript.TTLFor(expiry, now)
 	renew := oldKey != "" && oldKey != key
 	member := key
 	if renew {
@@ -161,14 +162,7 @@ func (s *Store) CompareAndSetIndexed(ctx context.Context, key string, old, data 
 		return false, wrap(ctx, "compare and set indexed", err)
 	}
 	now := time.Now()
-	ttl, del := ttlFor(expiry, now)
-	mode, ms := "1", int64(-1)
-	if old == nil {
-		mode = "0"
-	}
-	if !del {
-		ms = ttl.Milliseconds()
-	}
+	mode, ms := redisscript.CASArgs(old, expiry, now)
 	cas := &scriptCall{script: casScript, keys: []string{key}, args: []any{mode, old, data, ms}}
 	calls, add := indexCalls(fromIndex, key, toIndex, key, expiry, now)
 	if err := s.exec(ctx, func(redis.Pipeliner) {}, append([]*scriptCall{cas}, calls...)...); err != nil {

@@ -71,7 +71,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -175,7 +174,7 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 	if err := ctx.Err(); err != nil {
 		return wrap(ctx, "set", err)
 	}
-	ttl, del := ttlFor(expiry, time.Now())
+	ttl, del := redisscript.TTLFor(expiry, time.Now())
 	var err error
 	if del {
 		err = s.client.Del(ctx, key).Err()
@@ -209,7 +208,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (found 
 	if err := ctx.Err(); err != nil {
 		return false, wrap(ctx, "touch", err)
 	}
-	ttl, del := ttlFor(expiry, time.Now())
+	ttl, del := redisscript.TTLFor(expiry, time.Now())
 	switch {
 	case del:
 		var n int64
@@ -247,7 +246,7 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 	if err := ctx.Err(); err != nil {
 		return nil, false, wrap(ctx, "get and touch", err)
 	}
-	ttl, del := ttlFor(expiry, time.Now())
+	ttl, del := redisscript.TTLFor(expiry, time.Now())
 	if del {
 		if err := s.client.Del(ctx, key).Err(); err != nil {
 			return nil, false, wrap(ctx, "get and touch", err)
@@ -289,15 +288,7 @@ func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte,
 	if err := ctx.Err(); err != nil {
 		return false, wrap(ctx, "compare and set", err)
 	}
-	ttl, del := ttlFor(expiry, time.Now())
-	mode, ms := "1", int64(-1)
-	if old == nil {
-		mode = "0"
-	}
-	if !del {
-		// ttlFor has rounded the TTL up to whole milliseconds.
-		ms = ttl.Milliseconds()
-	}
+	mode, ms := redisscript.CASArgs(old, expiry, time.Now())
 	n, err := casScript.Run(ctx, s.client, []string{key}, mode, old, data, ms).Int64()
 	if err != nil {
 		return false, wrap(ctx, "compare and set", err)
@@ -317,7 +308,7 @@ func (s *Store) Iterate(ctx context.Context, prefix string, fn func(key string, 
 	if err := ctx.Err(); err != nil {
 		return wrap(ctx, "iterate", err)
 	}
-	it := &iteration{store: s, match: escapeGlob(prefix) + "*", fn: fn}
+	it := &iteration{store: s, match: redisscript.EscapeGlob(prefix) + "*", fn: fn}
 	var err error
 	switch c := s.client.(type) {
 	case *redis.ClusterClient:
@@ -408,44 +399,6 @@ func (it *iteration) report(ctx context.Context, keys []string) error {
 		}
 	}
 	return nil
-}
-
-// ttlFor converts an absolute expiry into the relative TTL sent to Redis.
-// It returns ttl 0 for a zero expiry (no TTL) and del=true when the expiry
-// is not after now. Positive TTLs are rounded up to whole milliseconds,
-// Redis's finest unit, so that an entry never expires early.
-func ttlFor(expiry, now time.Time) (ttl time.Duration, del bool) {
-	if expiry.IsZero() {
-		return 0, false
-	}
-	d := expiry.Sub(now)
-	if d <= 0 {
-		return 0, true
-	}
-	if r := d % time.Millisecond; r != 0 {
-		d += time.Millisecond - r
-	}
-	return d, false
-}
-
-// escapeGlob escapes the characters that Redis's MATCH patterns treat
-// specially (* ? [ ] \), so that a prefix matches only itself.
-func escapeGlob(s string) string {
-	if !strings.ContainsAny(s, `*?[]\`) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 4)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '*', '?', '[', ']', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }
 
 // wrap adds the package prefix and, when ctx has ended, makes sure the

@@ -117,46 +117,6 @@ func cleanupKeys(t *testing.T, s *Store, keys ...string) {
 	})
 }
 
-func TestTTLFor(t *testing.T) {
-	now := time.Unix(1700000000, 0)
-	tests := []struct {
-		name   string
-		expiry time.Time
-		ttl    time.Duration
-		del    bool
-	}{
-		{"zero", time.Time{}, 0, false},
-		{"past", now.Add(-time.Second), 0, true},
-		{"now", now, 0, true},
-		{"1ns", now.Add(time.Nanosecond), time.Millisecond, false},
-		{"1ms", now.Add(time.Millisecond), time.Millisecond, false},
-		{"1.0001ms", now.Add(time.Millisecond + 100*time.Nanosecond), 2 * time.Millisecond, false},
-		{"31 days", now.Add(2678400 * time.Second), 2678400 * time.Second, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ttl, del := ttlFor(tt.expiry, now)
-			if ttl != tt.ttl || del != tt.del {
-				t.Errorf("ttlFor = %v, %v; want %v, %v", ttl, del, tt.ttl, tt.del)
-			}
-		})
-	}
-}
-
-func TestEscapeGlob(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"session:", "session:"},
-		{"", ""},
-		{`a*b?c[d]e\f`, `a\*b\?c\[d\]e\\f`},
-		{"^-", "^-"},
-	}
-	for _, tt := range tests {
-		if got := escapeGlob(tt.in); got != tt.want {
-			t.Errorf("escapeGlob(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestNewPanics(t *testing.T) {
 	for name, f := range map[string]func(){
 		"nil client":     func() { New(nil, Options{}) },

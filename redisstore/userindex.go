@@ -21,11 +21,11 @@ import (
 // A score is a hint, not a deadline: a session's own expiry slides (GETEX,
 // a rewrite) without the index being told, so an expired score never
 // removes a member by itself. Instead each IndexAdd's script also returns
-// up to healBatch members whose score has passed; only when there are any
-// does the store look them up (one pipelined PTTL, which a Cluster client
-// sends to the nodes owning them) and send a second script that removes the
-// members whose session is gone and re-scores the others with their real
-// expiry. A user's index thus holds her live sessions plus at most the
+// up to redisscript.HealBatch members whose score has passed; only when
+// there are any does the store look them up (one pipelined PTTL, which a
+// Cluster client sends to the nodes owning them) and send a second script
+// that removes the members whose session is gone and re-scores the others
+// with their real expiry. A user's index thus holds her live sessions plus at most the
 // sessions that ended since her last login; the set disappears with its
 // last member. It has no TTL of its own, since a session may outlive every
 // score in it.
@@ -35,9 +35,6 @@ import (
 // the ids and expiries it held, so no session of an upgraded user is lost
 // from the index. (A process of the old version sharing the Redis then gets
 // WRONGTYPE for that user's index: upgrade every process together.)
-
-// healBatch is how many members whose score has passed an IndexAdd checks.
-const healBatch = redisscript.HealBatch
 
 // The index scripts; their sources, shared with rueidisstore, and their
 // arguments are in internal/redisscript.
@@ -51,16 +48,23 @@ var (
 
 func score(expiry time.Time) string { return redisscript.Score(expiry) }
 
+// addArgs are IndexAdd's script arguments (redisscript.AddArgs), as
+// go-redis takes them; it writes each as the same bulk string.
+func addArgs(key string, expiry, now time.Time) []any {
+	a := redisscript.AddArgs(key, expiry, now)
+	return []any{a[0], a[1], a[2], a[3]}
+}
+
 // IndexAdd adds key to the sorted set under indexKey with expiry as its
 // score (coatcheck.UserIndexer): one round trip, O(log n). When members
-// whose score has passed exist, it checks up to healBatch of them (two more
-// round trips; see the package's index notes).
+// whose score has passed exist, it checks up to redisscript.HealBatch of
+// them (two more round trips; see the package's index notes).
 func (s *Store) IndexAdd(ctx context.Context, indexKey, key string, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return wrap(ctx, "index add", err)
 	}
 	now := time.Now()
-	stale, err := indexAddScript.Run(ctx, s.client, []string{indexKey}, key, score(expiry), now.UnixMilli(), healBatch).StringSlice()
+	stale, err := indexAddScript.Run(ctx, s.client, []string{indexKey}, addArgs(key, expiry, now)...).StringSlice()
 	if err != nil {
 		return wrap(ctx, "index add", err)
 	}
