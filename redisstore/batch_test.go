@@ -4,16 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coatcheck/coatcheck"
+	"github.com/coatcheck/coatcheck/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -23,121 +20,23 @@ var _ coatcheck.IndexBatcher = (*Store)(nil)
 // (coatcheck.IndexBatcher), a login's save, a logout's, a login or logout
 // without Renew and a Renew of a logged-in session each cost one round
 // trip (plus the request's load, GETEX, when it has a cookie), on every
-// deployment; the index follows each.
+// deployment; the index follows each; and the 1000th login of one user
+// costs what the first did (redistest.SaveRoundTrips).
 func TestSaveRoundTrips(t *testing.T) {
 	for _, d := range deployments {
 		t.Run(d.name, func(t *testing.T) {
 			c := d.open(t)
 			hook := &tripHook{}
 			c.AddHook(hook)
-			prefix := testPrefix(t)
-			m, err := coatcheck.New(coatcheck.Config{
-				Store:  New(c, Options{}),
-				Server: coatcheck.ServerConfig{KeyPrefix: prefix},
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s := coatcheck.FromRequest(r)
-				switch r.URL.Path {
-				case "/login":
-					s.Renew()
-					s.Set("_user_id", r.FormValue("u"))
-				case "/mlogin":
-					s.Set("_user_id", r.FormValue("u"))
-				case "/mlogout":
-					s.Delete("_user_id")
-				case "/put":
-					s.Set("cart", "x")
-				case "/logout":
-					s.Destroy()
-				}
-			}))
-			cookie := ""
-			do := func(path string) (trips int64, id string) { // id: the cookie's
-				t.Helper()
-				before := hook.n.Load()
-				rec := httptest.NewRecorder()
-				req := httptest.NewRequest("GET", path, nil)
-				if cookie != "" {
-					req.Header.Set("Cookie", cookie)
-				}
-				h.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					t.Fatalf("%s: status %d: %s", path, rec.Code, rec.Body)
-				}
-				for _, sc := range rec.Result().Cookies() {
-					cookie = sc.Name + "=" + sc.Value
-				}
-				_, id, _ = strings.Cut(cookie, "=")
-				return hook.n.Load() - before, id
-			}
-			ctx := context.Background()
-			want := func(user string, ids ...string) {
-				t.Helper()
-				got, err := m.Admin().ListUser(ctx, user)
-				sort.Strings(got)
-				sort.Strings(ids)
-				if err != nil || strings.Join(got, ",") != strings.Join(ids, ",") {
-					t.Errorf("ListUser(%s) = %v, %v; want %v", user, got, err, ids)
-				}
-			}
-			t.Cleanup(func() {
-				for _, u := range []string{"warm", "ann", "bob", "cy"} {
-					_, _ = m.Admin().RevokeUser(context.Background(), u)
-				}
-			})
 			loadScripts(t, c)
-			do("/login?u=warm")
-			do("/login?u=warm")
-			do("/mlogin?u=warm2")
-			do("/put")
-			do("/mlogout")
-			do("/logout")
-			cookie = ""
-
-			steps := []struct {
-				path string
-				want int64 // round trips of the save; a request with a cookie adds its load
-			}{
-				{"/login?u=ann", 1},  // SET + IndexAdd
-				{"/login?u=ann", 1},  // Renew: SET, DEL, IndexRemove, IndexAdd
-				{"/put", 1},          // merge, no index change
-				{"/mlogin?u=bob", 1}, // CAS + IndexRemove + IndexAdd
-				{"/mlogout", 1},      // CAS + IndexRemove
-				{"/mlogin?u=cy", 1},  // CAS + IndexAdd
-				{"/logout", 1},       // DEL + IndexRemove
-			}
-			var id string
-			for i, st := range steps {
-				load := int64(1)
-				if i == 0 {
-					load = 0
-				}
-				var trips int64
-				trips, id = do(st.path)
-				if trips != st.want+load {
-					t.Errorf("%s: %d round trips, want %d (load %d, save %d)", st.path, trips, st.want+load, load, st.want)
-				}
-				switch st.path {
-				case "/login?u=ann":
-					want("ann", id)
-				case "/mlogin?u=bob":
-					want("ann")
-					want("bob", id)
-				case "/mlogout":
-					want("bob")
-				case "/mlogin?u=cy":
-					want("cy", id)
-				case "/logout":
-					want("cy")
-					if n := c.Exists(ctx, prefix+id).Val(); n != 0 {
-						t.Errorf("the session survived logout")
-					}
-				}
-			}
+			redistest.SaveRoundTrips(t, redistest.Target{
+				Store:     New(c, Options{}),
+				Prefix:    testPrefix(t),
+				Trips:     hook.n.Load,
+				LoadTrips: 1,
+				Exists:    func(ctx context.Context, k string) bool { return c.Exists(ctx, k).Val() != 0 },
+				Logins:    1000,
+			})
 		})
 	}
 }
