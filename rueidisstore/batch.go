@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/coatcheck/coatcheck/internal/redisscript"
 	"github.com/redis/rueidis"
 )
 
@@ -168,7 +169,7 @@ func indexCalls(from, member, to, key string, expiry, now time.Time) (calls []*s
 		calls = append(calls, &scriptCall{script: indexRemoveScript, keys: []string{from}, args: []string{member}})
 	}
 	if to != "" {
-		add = &scriptCall{script: indexAddScript, keys: []string{to}, args: addArgs(key, expiry, now)}
+		add = &scriptCall{script: indexAddScript, keys: []string{to}, args: redisscript.AddArgs(key, expiry, now)}
 		calls = append(calls, add)
 	}
 	return calls, add
@@ -195,7 +196,7 @@ func (s *Store) SetIndexed(ctx context.Context, key string, data []byte, expiry 
 		return wrap(ctx, op, err)
 	}
 	now := time.Now()
-	ttl, del := ttlFor(expiry, now)
+	ttl, del := redisscript.TTLFor(expiry, now)
 	renew := oldKey != "" && oldKey != key
 	member := key
 	if renew {
@@ -241,14 +242,7 @@ func (s *Store) CompareAndSetIndexed(ctx context.Context, key string, old, data 
 		return false, wrap(ctx, op, err)
 	}
 	now := time.Now()
-	ttl, del := ttlFor(expiry, now)
-	mode, ms := "1", int64(-1)
-	if old == nil {
-		mode = "0"
-	}
-	if !del {
-		ms = ttl.Milliseconds()
-	}
+	mode, ms := redisscript.CASArgs(old, expiry, now)
 	cas := &scriptCall{script: casScript, keys: []string{key},
 		args: []string{mode, string(old), string(data), strconv.FormatInt(ms, 10)}}
 	calls, add := indexCalls(fromIndex, key, toIndex, key, expiry, now)

@@ -87,11 +87,11 @@ import (
 	"fmt"
 	"hash/maphash"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/coatcheck/coatcheck/internal/redisscript"
 	"github.com/redis/rueidis"
 )
 
@@ -277,7 +277,7 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 	if err := ctx.Err(); err != nil {
 		return wrap(ctx, "set", err)
 	}
-	ttl, del := ttlFor(expiry, time.Now())
+	ttl, del := redisscript.TTLFor(expiry, time.Now())
 	var cmd rueidis.Completed
 	switch {
 	case del:
@@ -318,7 +318,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (found 
 	if err := ctx.Err(); err != nil {
 		return false, wrap(ctx, "touch", err)
 	}
-	ttl, del := ttlFor(expiry, time.Now())
+	ttl, del := redisscript.TTLFor(expiry, time.Now())
 	b := s.client.B()
 	s.wrote(key)
 	defer s.wrote(key)
@@ -360,7 +360,7 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 		return nil, false, wrap(ctx, op, err)
 	}
 	now := time.Now()
-	ttl, del := ttlFor(expiry, now)
+	ttl, del := redisscript.TTLFor(expiry, now)
 	if del {
 		s.wrote(key)
 		err := s.do(ctx, s.client.B().Del().Key(key).Build()).Error()
@@ -440,14 +440,7 @@ func (s *Store) CompareAndSet(ctx context.Context, key string, old, data []byte,
 	if err := ctx.Err(); err != nil {
 		return false, wrap(ctx, "compare and set", err)
 	}
-	ttl, del := ttlFor(expiry, time.Now())
-	mode, ms := "1", int64(-1)
-	if old == nil {
-		mode = "0"
-	}
-	if !del {
-		ms = ttl.Milliseconds()
-	}
+	mode, ms := redisscript.CASArgs(old, expiry, time.Now())
 	s.wrote(key)
 	start := time.Now()
 	r := casScript.lua.Exec(ctx, s.client, []string{key},
@@ -471,7 +464,7 @@ func (s *Store) Iterate(ctx context.Context, prefix string, fn func(key string, 
 	if err := ctx.Err(); err != nil {
 		return wrap(ctx, "iterate", err)
 	}
-	match := escapeGlob(prefix) + "*"
+	match := redisscript.EscapeGlob(prefix) + "*"
 	nodes := []rueidis.Client{s.client}
 	if s.client.Mode() == rueidis.ClientModeCluster {
 		nodes = nodes[:0]
@@ -546,41 +539,6 @@ func (s *Store) report(ctx context.Context, keys []string, it *iteration) error 
 		}
 	}
 	return nil
-}
-
-// ttlFor converts an absolute expiry into the relative TTL sent to Redis:
-// 0 for a zero expiry (no TTL), del=true when the expiry is not after now,
-// positive TTLs rounded up to whole milliseconds.
-func ttlFor(expiry, now time.Time) (ttl time.Duration, del bool) {
-	if expiry.IsZero() {
-		return 0, false
-	}
-	d := expiry.Sub(now)
-	if d <= 0 {
-		return 0, true
-	}
-	if r := d % time.Millisecond; r != 0 {
-		d += time.Millisecond - r
-	}
-	return d, false
-}
-
-// escapeGlob escapes the characters Redis's MATCH treats specially.
-func escapeGlob(s string) string {
-	if !strings.ContainsAny(s, `*?[]\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '*', '?', '[', ']', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }
 
 // wrap adds the package prefix and, when ctx has ended, makes sure the

@@ -61,11 +61,6 @@ func (s *Store) exec(ctx context.Context, sc *script, keys, args []string) rueid
 	return r
 }
 
-// addArgs are IndexAdd's script arguments.
-func addArgs(key string, expiry, now time.Time) []string {
-	return []string{key, redisscript.Score(expiry), strconv.FormatInt(now.UnixMilli(), 10), strconv.Itoa(redisscript.HealBatch)}
-}
-
 // IndexAdd adds key to the sorted set under indexKey with expiry as its
 // score (coatcheck.UserIndexer): one round trip, O(log n). When members
 // whose score has passed exist, it checks up to redisscript.HealBatch of
@@ -75,7 +70,7 @@ func (s *Store) IndexAdd(ctx context.Context, indexKey, key string, expiry time.
 		return wrap(ctx, "index add", err)
 	}
 	now := time.Now()
-	stale, err := s.exec(ctx, indexAddScript, []string{indexKey}, addArgs(key, expiry, now)).AsStrSlice()
+	stale, err := s.exec(ctx, indexAddScript, []string{indexKey}, redisscript.AddArgs(key, expiry, now)).AsStrSlice()
 	if err != nil {
 		return wrap(ctx, "index add", err)
 	}
