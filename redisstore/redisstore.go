@@ -402,17 +402,7 @@ func (it *iteration) report(ctx context.Context, keys []string) error {
 }
 
 // wrap adds the package prefix and, when ctx has ended, makes sure the
-// error wraps ctx.Err() whatever go-redis reported (an i/o timeout, a closed
-// connection).
+// error wraps ctx.Err() whatever go-redis reported (redisscript.Wrap).
 func wrap(ctx context.Context, op string, err error) error {
-	cerr := ctx.Err()
-	if dl, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {
-		// The socket deadline (set from ctx's) can fire a moment before
-		// ctx's own timer marks it done.
-		cerr = context.DeadlineExceeded
-	}
-	if cerr != nil && !errors.Is(err, cerr) {
-		return fmt.Errorf("redisstore: %s: %w: %w", op, cerr, err)
-	}
-	return fmt.Errorf("redisstore: %s: %w", op, err)
+	return redisscript.Wrap(ctx, "redisstore", op, err)
 }

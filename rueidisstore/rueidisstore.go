@@ -542,14 +542,7 @@ func (s *Store) report(ctx context.Context, keys []string, it *iteration) error 
 }
 
 // wrap adds the package prefix and, when ctx has ended, makes sure the
-// error wraps ctx.Err() whatever rueidis reported.
+// error wraps ctx.Err() whatever rueidis reported (redisscript.Wrap).
 func wrap(ctx context.Context, op string, err error) error {
-	cerr := ctx.Err()
-	if dl, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {
-		cerr = context.DeadlineExceeded
-	}
-	if cerr != nil && !errors.Is(err, cerr) {
-		return fmt.Errorf("rueidisstore: %s: %w: %w", op, cerr, err)
-	}
-	return fmt.Errorf("rueidisstore: %s: %w", op, err)
+	return redisscript.Wrap(ctx, "rueidisstore", op, err)
 }

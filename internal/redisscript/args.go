@@ -1,6 +1,9 @@
 package redisscript
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -70,4 +73,20 @@ func EscapeGlob(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// Wrap is a Redis store's error for op: "pkg: op: err", and, when ctx has
+// ended, one that also wraps ctx.Err() whatever the client reported (an
+// i/o timeout, a closed connection). A ctx whose deadline has passed
+// counts as ended even before its own timer marks it done: the socket
+// deadline (set from ctx's) can fire a moment before.
+func Wrap(ctx context.Context, pkg, op string, err error) error {
+	cerr := ctx.Err()
+	if dl, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%s: %s: %w: %w", pkg, op, cerr, err)
+	}
+	return fmt.Errorf("%s: %s: %w", pkg, op, err)
 }

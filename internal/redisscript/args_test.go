@@ -1,6 +1,8 @@
 package redisscript
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +80,27 @@ func TestEscapeGlob(t *testing.T) {
 		if got := EscapeGlob(tt.in); got != tt.want {
 			t.Errorf("EscapeGlob(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	base := errors.New("i/o timeout")
+	if err := Wrap(context.Background(), "redisstore", "get", base); err.Error() != "redisstore: get: i/o timeout" || !errors.Is(err, base) {
+		t.Errorf("Wrap with a live ctx = %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Wrap(ctx, "rueidisstore", "set", base); !errors.Is(err, context.Canceled) || !errors.Is(err, base) ||
+		err.Error() != "rueidisstore: set: context canceled: i/o timeout" {
+		t.Errorf("Wrap with a cancelled ctx = %v", err)
+	}
+	if err := Wrap(ctx, "p", "op", context.Canceled); err.Error() != "p: op: context canceled" {
+		t.Errorf("Wrap of ctx's own error = %v", err)
+	}
+	// a deadline that has passed counts before ctx's timer fires
+	dctx, dcancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+	defer dcancel()
+	if err := Wrap(dctx, "p", "op", base); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, base) {
+		t.Errorf("Wrap with a passed deadline = %v", err)
 	}
 }
