@@ -34,8 +34,10 @@ import (
 // session whose data holds a type the copy does not know (a custom tag's
 // value) is not cached.
 //
-// Memory: an entry costs about 2·len(value) + 256 bytes (the value, the
-// decoded data, the entry). The cache is split in cacheShards shards by the
+// Memory: an entry costs its value's length plus an estimate of its decoded
+// data (dataCost: string bytes and a per-item overhead, so a small
+// compressed cookie that inflates to a large session counts as large) plus
+// the entry itself. The cache is split in cacheShards shards by the
 // value's last bytes (signature characters: uniform, and only verified
 // values are stored); each shard keeps two generations of at most
 // limit/(2·cacheShards) bytes, and when the current one is full it becomes
@@ -60,6 +62,7 @@ type cachedCookie struct {
 	data     map[string]any // the session, without the deadline stamp
 	signedAt time.Time
 	deadline time.Time // zero: none
+	size     int64     // dataCost(data), set when first cached
 }
 
 type cookieCache struct {
@@ -89,7 +92,51 @@ func newCookieCache(size int) *cookieCache {
 	return c
 }
 
-func entryCost(value string) int64 { return 2*int64(len(value)) + 256 }
+// entryCost is what the entry for value holding e counts against the
+// budget.
+func entryCost(value string, e *cachedCookie) int64 {
+	return int64(len(value)) + e.size + 128
+}
+
+// dataCost estimates the memory data holds: every string's and byte
+// slice's bytes, and a fixed overhead per value, map entry and slice.
+func dataCost(data map[string]any) int64 {
+	n := int64(48)
+	for k, v := range data {
+		n += int64(len(k)) + 32 + valueCost(v)
+	}
+	return n
+}
+
+func valueCost(v any) int64 {
+	switch x := v.(type) {
+	case string:
+		return int64(len(x)) + 16
+	case pyval.Markup:
+		return int64(len(x)) + 16
+	case pyval.Decimal:
+		return int64(len(x)) + 16
+	case []byte:
+		return int64(len(x)) + 24
+	case *big.Int:
+		return int64(len(x.Bits()))*8 + 32
+	case []any:
+		n := int64(24)
+		for _, e := range x {
+			n += 16 + valueCost(e)
+		}
+		return n
+	case pyval.Tuple:
+		n := int64(24)
+		for _, e := range x {
+			n += 16 + valueCost(e)
+		}
+		return n
+	case map[string]any:
+		return dataCost(x)
+	}
+	return 16
+}
 
 func (c *cookieCache) shard(value string) *cacheShard {
 	n := len(value)
@@ -133,7 +180,7 @@ func (c *cookieCache) put(value string, e *cachedCookie) {
 // add inserts into the current generation, turning it over when full.
 // Callers hold sh.mu.
 func (sh *cacheShard) add(value string, e *cachedCookie) {
-	cost := entryCost(value)
+	cost := entryCost(value, e)
 	if cost > sh.limit {
 		return
 	}
@@ -152,8 +199,8 @@ func (c *cookieCache) bytes() (total int64) {
 		sh := &c.shards[i]
 		sh.mu.RLock()
 		total += sh.cost
-		for v := range sh.old {
-			total += entryCost(v)
+		for v, e := range sh.old {
+			total += entryCost(v, e)
 		}
 		sh.mu.RUnlock()
 	}

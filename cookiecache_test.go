@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -304,5 +305,36 @@ func TestCookieCacheUntouchedRefresh(t *testing.T) {
 	}
 	if !e.cached(perm) {
 		t.Error("the permanent cookie was never cached")
+	}
+}
+
+// TestCookieCacheCountsDecodedSize: a small compressed cookie that inflates
+// into a large session counts as large, so such sessions cannot hold many
+// times the budget in memory.
+func TestCookieCacheCountsDecodedSize(t *testing.T) {
+	const budget = 1 << 20
+	e := newCacheEnv(t, Config{CookieCacheSize: budget}, cartApp)
+	codec, _ := flaskcookie.New(flaskcookie.Config{SecretKey: []byte("cache-secret")})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range 40 {
+		v, err := codec.Encode(map[string]any{"user": fmt.Sprint("user", i), "big": strings.Repeat("a", 400_000)}, e.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v) > 4000 {
+			t.Fatalf("the test cookie is %d bytes: not the small compressed cookie the test needs", len(v))
+		}
+		e.do("/", v)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if n := e.m.cookie.cache.bytes(); n > budget {
+		t.Errorf("cache estimate %d bytes for a budget of %d", n, budget)
+	}
+	// 40 sessions of 400 kB would be 16 MB if each counted as its cookie
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 4*budget {
+		t.Errorf("heap grew %d bytes holding cached cookies in a %d-byte budget", grew, budget)
 	}
 }

@@ -137,7 +137,7 @@ func (ci *cookieInterface) verify(value string, cached *cachedCookie, now time.T
 	deadline, _ := takeDeadline(data)
 	c = cachedCookie{data: data, signedAt: signedAt, deadline: deadline}
 	if ci.cache != nil && cacheable(data) {
-		shared = &cachedCookie{data: data, signedAt: signedAt, deadline: deadline}
+		shared = &cachedCookie{data: data, signedAt: signedAt, deadline: deadline, size: dataCost(data)}
 		ci.cache.put(value, shared)
 	}
 	return c, shared, nil
@@ -212,7 +212,7 @@ func (ci *cookieInterface) appendSigned(dst []byte, s *Session, now time.Time) (
 		start := len(dst)
 		if b, ok := ci.codec.appendResign(dst, s.cookie, now); ok {
 			v := string(b[start:]) // the cache's own copy: dst is the header's
-			ci.cache.put(v, &cachedCookie{data: e.data, signedAt: now.Truncate(time.Second), deadline: e.deadline})
+			ci.cache.put(v, &cachedCookie{data: e.data, signedAt: now.Truncate(time.Second), deadline: e.deadline, size: e.size})
 			return b, nil
 		}
 	}
