@@ -7,7 +7,10 @@
 // The package does not import coatcheck: *Store (the shared SQL core of
 // package sqlstore) satisfies coatcheck.Store, Toucher, GetToucher,
 // Iterator, Cleaner and CompareAndSetter structurally. Neither server has
-// UPDATE … RETURNING, so GetAndTouch is Get then Touch, two round trips.
+// UPDATE … RETURNING, so GetAndTouch is Get then Touch, two round trips;
+// with Options.RefreshInterval > 0 it is one SELECT, plus an UPDATE at most
+// once per interval for a session read on every request (see
+// sqlstore.Options.RefreshInterval).
 //
 // # Schema
 //

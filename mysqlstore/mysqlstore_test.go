@@ -333,3 +333,23 @@ func TestCompareAndSetBinary(t *testing.T) {
 		t.Errorf("Get = %q, %v; want \"b \"", got, err)
 	}
 }
+
+// TestRefreshInterval counts the statements GetAndTouch sends with and
+// without Options.RefreshInterval (sqltest.Refresh), on a counting
+// connector around the driver's.
+func TestRefreshInterval(t *testing.T) {
+	cfg, err := mysql.ParseDSN(storetest.RequireEnv(t, "COATCHECK_MYSQL_DSN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqltest.Refresh(t, raw(t, testPool(t)), func(t *testing.T, opts mysqlstore.Options) (*mysqlstore.Store, *sqltest.Counter) {
+		conn, err := mysql.NewConnector(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, n := sqltest.Counting(conn)
+		db.SetMaxOpenConns(4)
+		t.Cleanup(func() { db.Close() })
+		return newStore(t, db, opts), n
+	})
+}

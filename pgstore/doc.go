@@ -41,6 +41,13 @@
 // whose expiry equals now has expired. Times are stored at microsecond
 // precision.
 //
+// # Reads
+//
+// GetAndTouch is one UPDATE … RETURNING: a row write (WAL, row lock) on
+// every session read. With Options.RefreshInterval > 0 it is one SELECT,
+// plus an UPDATE of the expiry at most once per interval for a session read
+// on every request (see sqlstore.Options.RefreshInterval).
+//
 // # Cleanup
 //
 // Get, Touch and Iterate ignore expired rows; they stay in the table until

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coatcheck/coatcheck"
 	"github.com/coatcheck/coatcheck/pgstore"
+	"github.com/coatcheck/coatcheck/sqlstore"
 	"github.com/coatcheck/coatcheck/sqlstore/sqltest"
 	"github.com/coatcheck/coatcheck/storetest"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -123,4 +124,20 @@ func TestFlaskWrittenRows(t *testing.T) {
 	}
 	s := newStore(t, pool, pgstore.Options{Table: table, CleanupInterval: -1})
 	sqltest.FlaskRows(t, s, r, `INSERT INTO {t} (session_id, data, expiry) VALUES (?, ?, ?::timestamp)`, sqltest.Naive, false)
+}
+
+// TestRefreshInterval counts the statements GetAndTouch sends with and
+// without Options.RefreshInterval (sqltest.Refresh), on a counting
+// database/sql connector around the pool's.
+func TestRefreshInterval(t *testing.T) {
+	pool := testPool(t)
+	sqltest.Refresh(t, raw(t, pool), func(t *testing.T, opts pgstore.Options) (*pgstore.Store, *sqltest.Counter) {
+		db, n := sqltest.Counting(stdlib.GetPoolConnector(pool))
+		s, err := sqlstore.Open(context.Background(), db, pgstore.Dialect, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, n
+	})
 }

@@ -142,3 +142,26 @@ func TestCompareAndSetText(t *testing.T) {
 		t.Errorf("CompareAndSet(old=its bytes) on a TEXT data row = (%v, %v), want (true, nil)", ok, err)
 	}
 }
+
+// TestRefreshInterval counts the statements GetAndTouch sends with and
+// without Options.RefreshInterval (sqltest.Refresh), each store on a
+// counting connector of its own around modernc.org/sqlite's, on one file.
+func TestRefreshInterval(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	drv := rawDB(t, path).Driver()
+	sqltest.Refresh(t, sqltest.Raw{DB: rawDB(t, path), Quote: '"'}, func(t *testing.T, opts sqlitestore.Options) (*sqlitestore.Store, *sqltest.Counter) {
+		conn, err := sqltest.DSNConnector(drv, path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, n := sqltest.Counting(conn)
+		db.SetMaxOpenConns(1)
+		t.Cleanup(func() { db.Close() })
+		s, err := sqlitestore.New(context.Background(), db, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, n
+	})
+}

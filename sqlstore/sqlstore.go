@@ -103,6 +103,26 @@ type Options struct {
 	// logs them with the standard log package.
 	OnCleanupError func(error)
 
+	// RefreshInterval bounds how often GetAndTouch writes a session's
+	// expiry. 0 (the default) is the behaviour without it: every
+	// GetAndTouch moves the expiry, as Flask-Session does on every request
+	// (one UPDATE … RETURNING where the dialect has RETURNING, otherwise a
+	// SELECT and an UPDATE). > 0: GetAndTouch is one SELECT of the data and
+	// the stored expiry, followed by an UPDATE of the expiry only when the
+	// stored one must move, by rueidisstore's rule (its
+	// Options.RefreshInterval): the requested expiry is zero and the row has
+	// one, the row has none and one is requested, the stored expiry is more
+	// than RefreshInterval earlier than the requested one, or the requested
+	// lifetime (expiry minus now) is not longer than RefreshInterval. A
+	// session read on every request is so written once per RefreshInterval,
+	// and lives up to RefreshInterval less past its last request. The UPDATE
+	// is conditional (only an expiry still earlier than the requested one,
+	// or a NULL one, moves; only a non-NULL one is cleared), so a later
+	// expiry written by another client between the SELECT and the UPDATE is
+	// kept. A stored expiry later than the requested one is never shortened
+	// (with 0 it is). Negative values are rejected by New.
+	RefreshInterval time.Duration
+
 	// Now is the clock that decides what has expired. Nil means time.Now.
 	// Every comparison uses this clock (passed as a parameter), never the
 	// database server's, so application and store agree on "now"; an entry
@@ -119,6 +139,8 @@ type Store struct {
 	ownDB bool
 	d     Dialect
 	now   func() time.Time
+	// refresh is Options.RefreshInterval.
+	refresh time.Duration
 
 	qGet, qSet, qDelete, qLive     string
 	qTouch, qTouchDel              string
@@ -126,6 +148,7 @@ type Store struct {
 	qIterFirst, qIterNext, qDelExp string
 	qCAS, qCASDel, qCASIns, qAbs   string
 	qLock, qWrite, qInsert         string
+	qGetExp, qRefresh, qRefreshNil string
 
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -147,7 +170,10 @@ func New(ctx context.Context, db *sql.DB, d Dialect, opts Options) (*Store, erro
 	if !identRE.MatchString(table) {
 		return nil, fmt.Errorf("%s: invalid table name %q (want letters, digits, underscores, at most 48 bytes)", d.Name, table)
 	}
-	s := &Store{db: db, d: d, now: opts.Now}
+	if opts.RefreshInterval < 0 {
+		return nil, fmt.Errorf("%s: negative RefreshInterval %v", d.Name, opts.RefreshInterval)
+	}
+	s := &Store{db: db, d: d, now: opts.Now, refresh: opts.RefreshInterval}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -218,6 +244,9 @@ func (s *Store) prepare(t string) {
 		{&s.qLock, `SELECT data, expiry IS NULL OR expiry > ? FROM ` + t + ` WHERE session_id = ? FOR UPDATE`},
 		{&s.qWrite, `UPDATE ` + t + ` SET data = ?, expiry = ? WHERE session_id = ?`},
 		{&s.qInsert, insert},
+		{&s.qGetExp, `SELECT data, ` + d.Expiry + ` FROM ` + t + ` WHERE session_id = ?` + live},
+		{&s.qRefresh, `UPDATE ` + t + ` SET expiry = ? WHERE session_id = ?` + live + ` AND (expiry IS NULL OR expiry < ?)`},
+		{&s.qRefreshNil, `UPDATE ` + t + ` SET expiry = NULL WHERE session_id = ? AND expiry IS NOT NULL AND expiry > ?`},
 	} {
 		*q.dst = s.bind(q.sql)
 	}
@@ -358,13 +387,20 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) (bool, 
 	return err == nil, s.wrap(ctx, "touch", err)
 }
 
-// GetAndTouch reads a live entry and moves its expiry. With RETURNING
-// (Dialect.Returning) that is one statement; otherwise it is Get then
-// Touch. An expiry that has already passed returns the data and deletes the
-// entry, like Redis GETEX.
+// GetAndTouch reads a live entry and moves its expiry. With
+// Options.RefreshInterval 0, on a dialect with RETURNING
+// (Dialect.Returning) that is one UPDATE … RETURNING; otherwise it is Get
+// then Touch. With RefreshInterval > 0 it is one SELECT of the data and the
+// stored expiry, and a conditional UPDATE of the expiry only when the
+// stored one must move (see Options.RefreshInterval); the data returned is
+// the SELECT's. An expiry that has already passed returns the data and
+// deletes the entry, like Redis GETEX.
 func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, s.wrap(ctx, "get and touch", err)
+	}
+	if s.refresh > 0 && !s.passed(expiry) {
+		return s.getRefresh(ctx, key, expiry)
 	}
 	if !s.d.Returning {
 		data, found, err := s.Get(ctx, key)
@@ -381,6 +417,58 @@ func (s *Store) GetAndTouch(ctx context.Context, key string, expiry time.Time) (
 		return s.readData(ctx, "get and touch", s.db.QueryRowContext(ctx, s.qGetTouchDel, key, now))
 	}
 	return s.readData(ctx, "get and touch", s.db.QueryRowContext(ctx, s.qGetTouch, s.arg(expiry), key, now))
+}
+
+// getRefresh is GetAndTouch with a RefreshInterval, for an expiry that has
+// not passed.
+func (s *Store) getRefresh(ctx context.Context, key string, expiry time.Time) ([]byte, bool, error) {
+	const op = "get and touch"
+	now := s.now()
+	var (
+		data []byte
+		raw  any
+	)
+	err := s.db.QueryRowContext(ctx, s.qGetExp, key, s.arg(now)).Scan(&data, &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, s.wrap(ctx, op, err)
+	}
+	cur, err := parseExpiry(raw)
+	if err != nil {
+		return nil, false, s.wrap(ctx, op, err)
+	}
+	if data == nil {
+		data = []byte{} // NULL (which Flask may write) is the empty value
+	}
+	if !s.needsRefresh(cur, expiry, now) {
+		return data, true, nil
+	}
+	q, args := s.qRefresh, []any{s.arg(expiry), key, s.arg(now), s.arg(expiry)}
+	if expiry.IsZero() {
+		q, args = s.qRefreshNil, []any{key, s.arg(now)}
+	}
+	// The row may have changed or gone since the SELECT; either way the
+	// read stands, as a read just before that change.
+	if _, err := s.exec(ctx, q, args...); err != nil {
+		return nil, false, s.wrap(ctx, op, err)
+	}
+	return data, true, nil
+}
+
+// needsRefresh is rueidisstore's rule: whether the stored expiry cur (zero:
+// none) must move to want, at now, with RefreshInterval s.refresh.
+func (s *Store) needsRefresh(cur, want, now time.Time) bool {
+	switch {
+	case want.IsZero():
+		return !cur.IsZero()
+	case cur.IsZero():
+		return true
+	case want.Sub(now) <= s.refresh: // the whole lifetime fits in one interval
+		return true
+	}
+	return want.Sub(cur) > s.refresh
 }
 
 // CompareAndSet stores data under key until expiry (zero: no expiry, stored

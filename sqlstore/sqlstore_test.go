@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +63,37 @@ func TestBind(t *testing.T) {
 	s.d.Numbered = false
 	if got := s.bind(`a = ?`); got != `a = ?` {
 		t.Errorf("bind without numbering = %q", got)
+	}
+}
+
+// TestNeedsRefresh: rueidisstore's rule, with RefreshInterval 1 minute.
+func TestNeedsRefresh(t *testing.T) {
+	s := &Store{refresh: time.Minute}
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	h := now.Add(time.Hour)
+	for _, c := range []struct {
+		name      string
+		cur, want time.Time
+		refresh   bool
+	}{
+		{"zero wanted, none stored", time.Time{}, time.Time{}, false},
+		{"zero wanted, one stored", h, time.Time{}, true},
+		{"none stored, one wanted", time.Time{}, h, true},
+		{"same", h, h, false},
+		{"within the interval", h.Add(-time.Minute), h, false},
+		{"past the interval", h.Add(-time.Minute - time.Microsecond), h, true},
+		{"stored later", h.Add(time.Hour), h, false},
+		{"short life", now.Add(50 * time.Second), now.Add(time.Minute), true},
+		{"short life, stored later", now.Add(2 * time.Minute), now.Add(time.Minute), true},
+	} {
+		if got := s.needsRefresh(c.cur, c.want, now); got != c.refresh {
+			t.Errorf("%s: needsRefresh = %v, want %v", c.name, got, c.refresh)
+		}
+	}
+}
+
+func TestNegativeRefreshInterval(t *testing.T) {
+	if _, err := New(context.Background(), new(sql.DB), Dialect{Name: "x"}, Options{RefreshInterval: -time.Second}); err == nil {
+		t.Error("negative RefreshInterval accepted")
 	}
 }
