@@ -32,6 +32,15 @@
 // endpoint gets dummy credentials and region us-east-1, any other endpoint
 // the SDK's default chain (shared profiles, SSO, instance roles).
 //
+// SESSION_REFRESH_INTERVAL (Coatcheck's, in seconds like the other
+// Coatcheck durations; default 0) is passed to the SQL stores only
+// (sqlite, postgresql, mysql, sqlalchemy) as their Options.RefreshInterval:
+// 0 refreshes a session's expiry on every read, as Flask-Session does; N > 0
+// makes a read one SELECT and writes the expiry at most once per N seconds
+// for a session read on every request (see sqlstore.Options.RefreshInterval).
+// No other store reads it; a bad or negative value is an error whatever the
+// type.
+//
 // Every other setting (SECRET_KEY, SESSION_COOKIE_*, SESSION_KEY_PREFIX,
 // PERMANENT_SESSION_LIFETIME, ...) is read by coatcheck.ConfigFromEnv.
 //

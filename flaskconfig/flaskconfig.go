@@ -192,10 +192,37 @@ func (g settings) boolean(k string) (bool, error) {
 
 func noop() {}
 
+// seconds reads k as a duration in seconds, as coatcheck.ConfigFromEnv
+// reads SESSION_STORE_TIMEOUT: an integer or decimal number of seconds, or
+// a Go duration ("90s", "2m"). Unset or empty is 0; negative is an error.
+func (g settings) seconds(k string) (time.Duration, error) {
+	v := strings.TrimSpace(g.get(k))
+	if v == "" {
+		return 0, nil
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if f, err := strconv.ParseFloat(v, 64); err == nil {
+		d = time.Duration(f * float64(time.Second))
+	} else if d, err = time.ParseDuration(v); err != nil {
+		return 0, fmt.Errorf("%w: %s=%q: not a number of seconds", ErrConfig, k, v)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%w: %s=%q: negative", ErrConfig, k, v)
+	}
+	return d, nil
+}
+
 // OpenStore opens the store SESSION_TYPE names (cookie when unset).
 func OpenStore(ctx context.Context, lookup func(string) (string, bool)) (*Store, error) {
 	g := settings(lookup)
 	typ := strings.ToLower(g.or("SESSION_TYPE", "cookie"))
+	// Checked whatever the type; only the SQL stores use it.
+	refresh, err := g.seconds("SESSION_REFRESH_INTERVAL")
+	if err != nil {
+		return nil, err
+	}
 	switch typ {
 	case "cookie", "null":
 		return &Store{closer: noop, Description: "signed cookies"}, nil
@@ -206,7 +233,7 @@ func OpenStore(ctx context.Context, lookup func(string) (string, bool)) (*Store,
 		return openFiles(g)
 	case "sqlite":
 		path := g.or("SESSION_SQLITE", "coatcheck-sessions.db")
-		s, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Table: g.get("SESSION_SQLALCHEMY_TABLE")})
+		s, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Table: g.get("SESSION_SQLALCHEMY_TABLE"), RefreshInterval: refresh})
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +260,7 @@ func OpenStore(ctx context.Context, lookup func(string) (string, bool)) (*Store,
 		if u == "" {
 			return nil, fmt.Errorf("%w: SESSION_TYPE=%s needs SESSION_SQLALCHEMY (a postgresql:// or mysql:// URL)", ErrConfig, typ)
 		}
-		return openSQL(ctx, u, g.get("SESSION_SQLALCHEMY_TABLE"))
+		return openSQL(ctx, u, g.get("SESSION_SQLALCHEMY_TABLE"), refresh)
 	case "mongodb":
 		return openMongo(ctx, g)
 	case "dynamodb":
@@ -329,7 +356,7 @@ func RedisClient(raw string) (redis.UniversalClient, string, error) {
 
 // openSQL picks PostgreSQL or MySQL from an SQLAlchemy-style URL
 // (postgresql+psycopg2://…, mysql+pymysql://…).
-func openSQL(ctx context.Context, raw, table string) (*Store, error) {
+func openSQL(ctx context.Context, raw, table string, refresh time.Duration) (*Store, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: SESSION_SQLALCHEMY is not a URL", ErrConfig)
@@ -349,7 +376,7 @@ func openSQL(ctx context.Context, raw, table string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("flaskconfig: SESSION_SQLALCHEMY (%s): %w", u.Redacted(), err)
 		}
-		s, err := pgstore.New(ctx, pool, pgstore.Options{Table: table})
+		s, err := pgstore.New(ctx, pool, pgstore.Options{Table: table, RefreshInterval: refresh})
 		if err != nil {
 			pool.Close()
 			return nil, err
@@ -371,7 +398,7 @@ func openSQL(ctx context.Context, raw, table string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("flaskconfig: SESSION_SQLALCHEMY (%s): %w", u.Redacted(), err)
 		}
-		s, err := mysqlstore.New(ctx, db, mysqlstore.Options{Table: table})
+		s, err := mysqlstore.New(ctx, db, mysqlstore.Options{Table: table, RefreshInterval: refresh})
 		if err != nil {
 			db.Close()
 			return nil, err

@@ -155,6 +155,9 @@ func TestBadSettings(t *testing.T) {
 		{"SESSION_TYPE": "dynamodb", "SESSION_DYNAMODB_TABLE_EXISTS": "maybe"},
 		{"SESSION_TYPE": "mongodb", "SESSION_MONGODB_TTL_INDEX": "perhaps"},
 		{"SESSION_TYPE": "filesystem", "SESSION_FILE_THRESHOLD": "many"},
+		{"SESSION_TYPE": "sqlite", "SESSION_SQLITE": filepath.Join(t.TempDir(), "s.db"), "SESSION_REFRESH_INTERVAL": "soon"},
+		{"SESSION_TYPE": "postgresql", "SESSION_REFRESH_INTERVAL": "-60"},
+		{"SESSION_TYPE": "redis", "SESSION_REFRESH_INTERVAL": "1 minute"},
 	} {
 		env["SECRET_KEY"] = "k"
 		s, err := flaskconfig.FromMap(ctx, env, flaskconfig.Options{})
@@ -250,5 +253,67 @@ func TestDynamoDBClientSettings(t *testing.T) {
 	}
 	if _, err := flaskconfig.DynamoDBClient(ctx, "ftp://x", flaskconfig.MapLookup(nil)); !errors.Is(err, flaskconfig.ErrConfig) {
 		t.Fatalf("ftp endpoint: %v", err)
+	}
+}
+
+// TestRefreshInterval: SESSION_REFRESH_INTERVAL reaches the SQL stores'
+// Options.RefreshInterval. A read asking for an expiry 10 s later than the
+// stored one moves it when the setting is unset or 0, and leaves it with 60
+// (seconds) or "1m".
+func TestRefreshInterval(t *testing.T) {
+	dir := t.TempDir()
+	types := map[string]func(t *testing.T) map[string]string{
+		"sqlite": func(*testing.T) map[string]string {
+			return map[string]string{"SESSION_SQLITE": filepath.Join(dir, "s.db")}
+		},
+		"postgresql": func(t *testing.T) map[string]string {
+			return map[string]string{"SESSION_SQLALCHEMY": storetest.RequireEnv(t, "COATCHECK_POSTGRES_URL"), "SESSION_SQLALCHEMY_TABLE": "flaskconfig_sessions"}
+		},
+		"mysql": func(t *testing.T) map[string]string {
+			storetest.RequireEnv(t, "COATCHECK_MYSQL_DSN")
+			return map[string]string{"SESSION_SQLALCHEMY": "mysql+pymysql://root@127.0.0.1:3306/test", "SESSION_SQLALCHEMY_TABLE": "flaskconfig_sessions"}
+		},
+	}
+	for typ, env := range types {
+		for setting, moves := range map[string]bool{"": true, "0": true, "60": false, "1m": false} {
+			t.Run(typ+"/"+setting, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				e := env(t)
+				e["SESSION_TYPE"] = typ
+				if setting != "" {
+					e["SESSION_REFRESH_INTERVAL"] = setting
+				}
+				st, err := flaskconfig.OpenStore(ctx, flaskconfig.MapLookup(e))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close()
+				key := "flaskconfig-refresh-" + strings.ReplaceAll(typ+setting, " ", "")
+				first := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+				if err := st.Store.Set(ctx, key, []byte("v"), first); err != nil {
+					t.Fatal(err)
+				}
+				defer st.Store.Delete(ctx, key)
+				asked := first.Add(10 * time.Second)
+				if data, found, err := st.Store.(coatcheck.GetToucher).GetAndTouch(ctx, key, asked); err != nil || !found || string(data) != "v" {
+					t.Fatalf("GetAndTouch = %q, %v, %v", data, found, err)
+				}
+				var got time.Time
+				if err := st.Store.(coatcheck.Iterator).Iterate(ctx, key, func(k string, exp time.Time) bool {
+					got = exp
+					return true
+				}); err != nil {
+					t.Fatal(err)
+				}
+				want := first
+				if moves {
+					want = asked
+				}
+				if !got.Equal(want) {
+					t.Errorf("SESSION_REFRESH_INTERVAL=%q: stored expiry %v after the read, want %v (moved: %v)", setting, got, want, moves)
+				}
+			})
+		}
 	}
 }
