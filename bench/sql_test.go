@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,28 +25,11 @@ import (
 // and reports the statements per request by verb (selects/op, updates/op,
 // stmts/op; the warm-up request included in the average).
 
-// stmtCounts counts statements by verb.
-type stmtCounts struct{ sel, upd, other atomic.Int64 }
-
-func (c *stmtCounts) add(q string) {
-	verb, _, _ := strings.Cut(strings.TrimSpace(q), " ")
-	switch strings.ToUpper(verb) {
-	case "SELECT":
-		c.sel.Add(1)
-	case "UPDATE":
-		c.upd.Add(1)
-	default:
-		c.other.Add(1)
-	}
-}
-
-func (c *stmtCounts) reset() { c.sel.Store(0); c.upd.Store(0); c.other.Store(0) }
-
 // pgTracer counts the statements pgx sends.
-type pgTracer struct{ c *stmtCounts }
+type pgTracer struct{ c *sqltest.Counter }
 
 func (t pgTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	t.c.add(d.SQL)
+	t.c.Count(d.SQL)
 	return ctx
 }
 
@@ -65,7 +47,7 @@ func pgManager(b *testing.B, refresh time.Duration) (*coatcheck.Manager, func() 
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := &stmtCounts{}
+	c := &sqltest.Counter{}
 	cfg.ConnConfig.Tracer = pgTracer{c}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -114,20 +96,16 @@ func mysqlManager(b *testing.B, refresh time.Duration) (*coatcheck.Manager, func
 			b.Error(err)
 		}
 	})
-	c := &stmtCounts{}
-	m := ccManager(b, coatcheck.Config{Store: st})
-	return m, func() (int64, int64, int64) {
-		k := n.Take()
-		c.sel.Add(k.Select)
-		c.upd.Add(k.Update)
-		c.other.Add(k.Delete + k.Insert + k.Other)
-		return c.sel.Swap(0), c.upd.Swap(0), c.other.Swap(0)
-	}
+	return sqlRead(b, st, n)
 }
 
-func sqlRead(b *testing.B, st *sqlstore.Store, c *stmtCounts) (*coatcheck.Manager, func() (int64, int64, int64)) {
+// sqlRead is a Manager over st and a take of c's counts since the last.
+func sqlRead(b *testing.B, st *sqlstore.Store, c *sqltest.Counter) (*coatcheck.Manager, func() (int64, int64, int64)) {
 	m := ccManager(b, coatcheck.Config{Store: st})
-	return m, func() (int64, int64, int64) { return c.sel.Swap(0), c.upd.Swap(0), c.other.Swap(0) }
+	return m, func() (int64, int64, int64) {
+		k := c.Take()
+		return k.Select, k.Update, k.Delete + k.Insert + k.Other
+	}
 }
 
 // sqlServerRead is ccServerRead with statement counts: take drains the

@@ -52,6 +52,10 @@ func (c *Counter) Take() Counts {
 	return Counts{c.sel.Swap(0), c.upd.Swap(0), c.del.Swap(0), c.ins.Swap(0), c.other.Swap(0)}
 }
 
+// Count counts query as sent, for a driver whose statements reach the
+// server another way (pgx's tracer, say).
+func (c *Counter) Count(q string) { c.count(q) }
+
 func (c *Counter) count(q string) {
 	verb, _, _ := strings.Cut(strings.TrimSpace(q), " ")
 	switch strings.ToUpper(verb) {
