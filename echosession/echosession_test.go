@@ -1,21 +1,16 @@
 package echosession_test
 
 import (
-	"context"
 	"fmt"
-	"github.com/coatcheck/coatcheck/internal/adaptertest"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/coatcheck/coatcheck"
 	"github.com/coatcheck/coatcheck/echosession"
-	"github.com/coatcheck/coatcheck/memstore"
+	"github.com/coatcheck/coatcheck/internal/adaptertest"
 	"github.com/labstack/echo/v4"
 )
 
@@ -102,102 +97,21 @@ func lateWriter(m *coatcheck.Manager, errs chan<- error) *echo.Echo {
 }
 
 func TestLateWriteKeptServerSide(t *testing.T) {
-	errs := make(chan error, 4)
-	cl := &client{H: lateWriter(newManager(t, memstore.New(memstore.Options{})), errs)}
-	if _, b, _ := cl.Do("GET", "/", nil); b != "audited=false" {
-		t.Fatalf("first request: %q", b)
-	}
-	<-errs
-	if _, b, _ := cl.Do("GET", "/", nil); b != "audited=true" {
-		t.Fatalf("the write made after c.Next() was dropped: %q", b)
-	}
-	<-errs
+	adaptertest.LateWriteKeptServerSide(t, newManager, func(m *coatcheck.Manager, errs chan<- error) http.Handler { return lateWriter(m, errs) })
 }
 
 func TestLateWriteReportedOnCookie(t *testing.T) {
-	var logs strings.Builder
-	m, err := coatcheck.New(coatcheck.Config{SecretKey: secret,
-		Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	errs := make(chan error, 4)
-	cl := &client{H: lateWriter(m, errs)}
-	cl.Do("GET", "/", nil)
-	<-errs
-	if !strings.Contains(logs.String(), "session change lost") {
-		t.Fatalf("the lost cookie write was not reported; log: %q", logs.String())
-	}
-	if _, b, _ := cl.Do("GET", "/", nil); b != "audited=false" {
-		t.Fatalf("cookie session: %q", b)
-	}
-	<-errs
+	adaptertest.LateWriteReportedOnCookie(t, secret, func(m *coatcheck.Manager, errs chan<- error) http.Handler { return lateWriter(m, errs) })
 }
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(b)
-}
-
-// failStore fails every call, as an unreachable backend does.
-type failStore struct{}
-
-var errDown = fmt.Errorf("failstore: %w", coatcheck.ErrStoreUnavailable)
-
-func (failStore) Get(context.Context, string) ([]byte, bool, error)    { return nil, false, errDown }
-func (failStore) Set(context.Context, string, []byte, time.Time) error { return errDown }
-func (failStore) Delete(context.Context, string) error                 { return errDown }
 
 func TestStoreFailure(t *testing.T) {
-	cl := &client{H: loginApp(newManager(t, failStore{}))}
-	code, body, h := cl.Do("POST", "/login", url.Values{"username": {"alice"}})
-	if code != http.StatusServiceUnavailable || h.Get("Location") != "" || h.Get("Set-Cookie") != "" {
-		t.Fatalf("login on a failing store = %d %q %v, want 503 without the redirect", code, body, h)
-	}
-	cl.Cookie = "session=" + strings.Repeat("a", 43) // a session id to look up
-	if code, _, _ := cl.Do("GET", "/", nil); code != http.StatusServiceUnavailable {
-		t.Fatalf("GET on a failing store = %d, want 503", code)
-	}
+	adaptertest.StoreFailure(t, newManager, func(m *coatcheck.Manager) http.Handler { return loginApp(m) })
 }
 
 // A cookie issued by the net/http middleware is read by the Echo adapter and
 // the other way round (same Manager configuration).
 func TestNetHTTPInterop(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		store coatcheck.Store
-	}{{"cookie", nil}, {"memstore", memstore.New(memstore.Options{})}} {
-		t.Run(tc.name, func(t *testing.T) {
-			m := newManager(t, tc.store)
-			std := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s := coatcheck.FromRequest(r)
-				if r.Method == "POST" {
-					s.Set("username", r.FormValue("username"))
-					return
-				}
-				user, _ := coatcheck.Value[string](s, "username")
-				io.WriteString(w, "Logged in as "+user)
-			}))
-			g := loginApp(m)
-			cl := &client{H: std}
-			cl.Do("POST", "/login", url.Values{"username": {"bob"}})
-			cl.H = g
-			if _, b, _ := cl.Do("GET", "/", nil); b != "Logged in as bob" {
-				t.Fatalf("echo reading a net/http cookie: %q", b)
-			}
-			cl.Do("POST", "/login", url.Values{"username": {"carol"}})
-			cl.H = std
-			if _, b, _ := cl.Do("GET", "/", nil); b != "Logged in as carol" {
-				t.Fatalf("net/http reading an echo cookie: %q", b)
-			}
-		})
-	}
+	adaptertest.NetHTTPInterop(t, newManager, func(m *coatcheck.Manager) http.Handler { return loginApp(m) })
 }
 
 // A handler's error is answered inside the middleware: the error page

@@ -1,21 +1,17 @@
 package fibersession_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"github.com/coatcheck/coatcheck/internal/adaptertest"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coatcheck/coatcheck"
 	"github.com/coatcheck/coatcheck/fibersession"
-	"github.com/coatcheck/coatcheck/memstore"
+	"github.com/coatcheck/coatcheck/internal/adaptertest"
 	"github.com/gofiber/fiber/v3"
 )
 
@@ -117,85 +113,24 @@ func lateWriter(m *coatcheck.Manager, errs chan<- error) http.Handler {
 }
 
 func TestLateWriteKeptServerSide(t *testing.T) {
-	errs := make(chan error, 4)
-	cl := &client{H: lateWriter(newManager(t, memstore.New(memstore.Options{})), errs)}
-	if _, b, _ := cl.Do("GET", "/", nil); b != "audited=false" {
-		t.Fatalf("first request: %q", b)
-	}
-	<-errs
-	if _, b, _ := cl.Do("GET", "/", nil); b != "audited=true" {
-		t.Fatalf("the write made after c.Next() was dropped: %q", b)
-	}
-	<-errs
+	adaptertest.LateWriteKeptServerSide(t, newManager, lateWriter)
 }
 
 // Fiber buffers the response, so the session is committed when the chain
 // below Middleware returned: a middleware's write after its c.Next() is
 // kept on cookie sessions too.
 func TestLateWriteKeptOnCookie(t *testing.T) {
-	errs := make(chan error, 4)
-	cl := &client{H: lateWriter(newManager(t, nil), errs)}
-	cl.Do("GET", "/", nil)
-	<-errs
-	if _, b, _ := cl.Do("GET", "/", nil); b != "audited=true" {
-		t.Fatalf("cookie session: %q", b)
-	}
-	<-errs
+	adaptertest.LateWriteKeptOnCookie(t, newManager, lateWriter)
 }
 
-// failStore fails every call, as an unreachable backend does.
-type failStore struct{}
-
-var errDown = fmt.Errorf("failstore: %w", coatcheck.ErrStoreUnavailable)
-
-func (failStore) Get(context.Context, string) ([]byte, bool, error)    { return nil, false, errDown }
-func (failStore) Set(context.Context, string, []byte, time.Time) error { return errDown }
-func (failStore) Delete(context.Context, string) error                 { return errDown }
-
 func TestStoreFailure(t *testing.T) {
-	cl := &client{H: fiberHandler{loginApp(newManager(t, failStore{}))}}
-	code, body, h := cl.Do("POST", "/login", url.Values{"username": {"alice"}})
-	if code != http.StatusServiceUnavailable || h.Get("Location") != "" || h.Get("Set-Cookie") != "" {
-		t.Fatalf("login on a failing store = %d %q %v, want 503 without the redirect", code, body, h)
-	}
-	cl.Cookie = "session=" + strings.Repeat("a", 43) // a session id to look up
-	if code, _, _ := cl.Do("GET", "/", nil); code != http.StatusServiceUnavailable {
-		t.Fatalf("GET on a failing store = %d, want 503", code)
-	}
+	adaptertest.StoreFailure(t, newManager, func(m *coatcheck.Manager) http.Handler { return fiberHandler{loginApp(m)} })
 }
 
 // A cookie issued by the net/http middleware is read by the Fiber adapter and
 // the other way round (same Manager configuration).
 func TestNetHTTPInterop(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		store coatcheck.Store
-	}{{"cookie", nil}, {"memstore", memstore.New(memstore.Options{})}} {
-		t.Run(tc.name, func(t *testing.T) {
-			m := newManager(t, tc.store)
-			std := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s := coatcheck.FromRequest(r)
-				if r.Method == "POST" {
-					s.Set("username", r.FormValue("username"))
-					return
-				}
-				user, _ := coatcheck.Value[string](s, "username")
-				io.WriteString(w, "Logged in as "+user)
-			}))
-			g := fiberHandler{loginApp(m)}
-			cl := &client{H: std}
-			cl.Do("POST", "/login", url.Values{"username": {"bob"}})
-			cl.H = g
-			if _, b, _ := cl.Do("GET", "/", nil); b != "Logged in as bob" {
-				t.Fatalf("fiber reading a net/http cookie: %q", b)
-			}
-			cl.Do("POST", "/login", url.Values{"username": {"carol"}})
-			cl.H = std
-			if _, b, _ := cl.Do("GET", "/", nil); b != "Logged in as carol" {
-				t.Fatalf("net/http reading a fiber cookie: %q", b)
-			}
-		})
-	}
+	adaptertest.NetHTTPInterop(t, newManager, func(m *coatcheck.Manager) http.Handler { return fiberHandler{loginApp(m)} })
 }
 
 // Vary set by the handler is merged with the session's, not replaced.
