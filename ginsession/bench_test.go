@@ -1,12 +1,10 @@
 package ginsession_test
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"testing"
 
-	"github.com/coatcheck/coatcheck"
 	"github.com/coatcheck/coatcheck/ginsession"
+	"github.com/coatcheck/coatcheck/internal/adaptertest"
 	"github.com/gin-gonic/gin"
 )
 
@@ -14,34 +12,8 @@ import (
 // beside the same handler behind the net/http middleware.
 func BenchmarkRead(b *testing.B) {
 	m := newManager(b, nil)
-	read := func(r *http.Request) string {
-		u, _ := coatcheck.Value[string](coatcheck.FromRequest(r), "username")
-		return u
-	}
 	g := gin.New()
 	g.Use(ginsession.Middleware(m))
-	g.GET("/", func(c *gin.Context) { c.String(200, read(c.Request)) })
-	std := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Has("login") {
-			coatcheck.FromRequest(r).Set("username", "alice")
-		}
-		w.Write([]byte(read(r)))
-	}))
-	rec := httptest.NewRecorder()
-	std.ServeHTTP(rec, httptest.NewRequest("GET", "/?login=1", nil))
-	c := rec.Result().Cookies()[0]
-	for name, h := range map[string]http.Handler{"gin": g, "net-http": std} {
-		b.Run(name, func(b *testing.B) {
-			req := httptest.NewRequest("GET", "/", nil)
-			req.AddCookie(c)
-			b.ReportAllocs()
-			for b.Loop() {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Body.String() != "alice" {
-					b.Fatalf("body %q", rec.Body)
-				}
-			}
-		})
-	}
+	g.GET("/", func(c *gin.Context) { c.String(200, adaptertest.ReadUser(c.Request)) })
+	adaptertest.BenchRead(b, m, "gin", g)
 }

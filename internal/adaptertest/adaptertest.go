@@ -217,3 +217,39 @@ func NetHTTPInterop(t *testing.T, newManager NewManager, app func(m *coatcheck.M
 		})
 	}
 }
+
+// ReadUser is the session read every adapter's BenchmarkRead serves.
+func ReadUser(r *http.Request) string {
+	u, _ := coatcheck.Value[string](coatcheck.FromRequest(r), "username")
+	return u
+}
+
+// BenchRead benchmarks a request reading a signed-cookie session through
+// the adapter's handler (serving ReadUser at GET /), beside the same read
+// behind m's net/http middleware, with a cookie that middleware issued.
+func BenchRead(b *testing.B, m *coatcheck.Manager, name string, adapter http.Handler) {
+	std := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("login") {
+			coatcheck.FromRequest(r).Set("username", "alice")
+		}
+		w.Write([]byte(ReadUser(r)))
+	}))
+	rec := httptest.NewRecorder()
+	std.ServeHTTP(rec, httptest.NewRequest("GET", "/?login=1", nil))
+	c := rec.Result().Cookies()[0]
+	for name, h := range map[string]http.Handler{name: adapter, "net-http": std} {
+		b.Run(name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.AddCookie(c)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Body.String() != "alice" {
+					b.Fatalf("body %q", rec.Body)
+				}
+			}
+		})
+	}
+}
