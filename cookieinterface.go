@@ -14,9 +14,7 @@ import (
 // cookieCodec signs session data into a cookie value and back: Flask's
 // URLSafeTimedSerializer over tagged JSON (package flaskcookie).
 type cookieCodec interface {
-	// encode signs data at now.
-	encode(data map[string]any, now time.Time) (string, error)
-	// appendEncode appends encode's result to dst.
+	// appendEncode appends the cookie value of data signed at now to dst.
 	appendEncode(dst []byte, data map[string]any, now time.Time) ([]byte, error)
 	// decode verifies value at now and reports when it was signed. A
 	// rejected cookie returns an error that is not ErrBadPayload; a verified
@@ -28,15 +26,6 @@ type cookieCodec interface {
 	// appendResign appends value, a cookie decode accepted, signed anew at
 	// now without encoding the data again; false: encode instead.
 	appendResign(dst []byte, value string, now time.Time) ([]byte, bool)
-}
-
-// encodeString is encode through appendEncode.
-func encodeString(c cookieCodec, data map[string]any, now time.Time) (string, error) {
-	b, err := c.appendEncode(nil, data, now)
-	if err != nil || len(b) == 0 {
-		return "", err
-	}
-	return unsafe.String(&b[0], len(b)), nil
 }
 
 // cookieInterface is Flask's SecureCookieSessionInterface.

@@ -79,10 +79,6 @@ func newEncryptedCookieCodec(cfg *Config) (cookieCodec, error) {
 	return c, nil
 }
 
-func (c *encryptedCookieCodec) encode(data map[string]any, now time.Time) (string, error) {
-	return encodeString(c, data, now)
-}
-
 func (c *encryptedCookieCodec) appendEncode(dst []byte, data map[string]any, now time.Time) ([]byte, error) {
 	aead := c.aeads[0]
 	var buf [512]byte

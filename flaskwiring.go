@@ -29,10 +29,6 @@ func newFlaskCookieCodec(cfg *Config) (cookieCodec, error) {
 	return flaskCookieCodec{c}, nil
 }
 
-func (f flaskCookieCodec) encode(data map[string]any, now time.Time) (string, error) {
-	return encodeString(f, data, now)
-}
-
 func (f flaskCookieCodec) appendEncode(dst []byte, data map[string]any, now time.Time) ([]byte, error) {
 	b, err := f.c.AppendEncode(dst, data, now)
 	if err != nil {
