@@ -35,7 +35,7 @@ import (
 // value) is not cached.
 //
 // Memory: an entry costs its value's length plus an estimate of its decoded
-// data (dataCost: string bytes and a per-item overhead, so a small
+// data (cacheCost: string bytes and a per-item overhead, so a small
 // compressed cookie that inflates to a large session counts as large) plus
 // the entry itself. The cache is split in cacheShards shards by the
 // value's last bytes (signature characters: uniform, and only verified
@@ -62,7 +62,7 @@ type cachedCookie struct {
 	data     map[string]any // the session, without the deadline stamp
 	signedAt time.Time
 	deadline time.Time // zero: none
-	size     int64     // dataCost(data), set when first cached
+	size     int64     // cacheCost(data), set when first cached
 }
 
 type cookieCache struct {
@@ -96,46 +96,6 @@ func newCookieCache(size int) *cookieCache {
 // budget.
 func entryCost(value string, e *cachedCookie) int64 {
 	return int64(len(value)) + e.size + 128
-}
-
-// dataCost estimates the memory data holds: every string's and byte
-// slice's bytes, and a fixed overhead per value, map entry and slice.
-func dataCost(data map[string]any) int64 {
-	n := int64(48)
-	for k, v := range data {
-		n += int64(len(k)) + 32 + valueCost(v)
-	}
-	return n
-}
-
-func valueCost(v any) int64 {
-	switch x := v.(type) {
-	case string:
-		return int64(len(x)) + 16
-	case pyval.Markup:
-		return int64(len(x)) + 16
-	case pyval.Decimal:
-		return int64(len(x)) + 16
-	case []byte:
-		return int64(len(x)) + 24
-	case *big.Int:
-		return int64(len(x.Bits()))*8 + 32
-	case []any:
-		n := int64(24)
-		for _, e := range x {
-			n += 16 + valueCost(e)
-		}
-		return n
-	case pyval.Tuple:
-		n := int64(24)
-		for _, e := range x {
-			n += 16 + valueCost(e)
-		}
-		return n
-	case map[string]any:
-		return dataCost(x)
-	}
-	return 16
 }
 
 func (c *cookieCache) shard(value string) *cacheShard {
@@ -207,48 +167,62 @@ func (c *cookieCache) bytes() (total int64) {
 	return total
 }
 
-// cacheable reports whether every value in data is of a type cloneValue
-// copies (or that cannot change), so that data can be shared.
-func cacheable(data map[string]any) bool {
-	for _, v := range data {
-		if !cacheableValue(v, 0) {
-			return false
+// cacheCost walks data once: ok reports whether every value is of a type
+// cloneValue copies (or that cannot change), so that data can be shared,
+// and n estimates the memory it holds — every string's and byte slice's
+// bytes and a fixed overhead per value, map entry and slice, so a small
+// compressed cookie that inflates to a large session counts as large.
+func cacheCost(data map[string]any) (n int64, ok bool) { return mapCost(data, 0) }
+
+func mapCost(m map[string]any, depth int) (int64, bool) {
+	n := int64(48)
+	for k, v := range m {
+		c, ok := valueCost(v, depth)
+		if !ok {
+			return 0, false
 		}
+		n += int64(len(k)) + 32 + c
 	}
-	return true
+	return n, true
 }
 
-func cacheableValue(v any, depth int) bool {
+func listCost(l []any, depth int) (int64, bool) {
+	n := int64(24)
+	for _, e := range l {
+		c, ok := valueCost(e, depth+1)
+		if !ok {
+			return 0, false
+		}
+		n += 16 + c
+	}
+	return n, true
+}
+
+func valueCost(v any, depth int) (int64, bool) {
 	if depth > maxValueDepth {
-		return false
+		return 0, false
 	}
 	switch x := v.(type) {
-	case nil, bool, string, int64, int, float64, *big.Int, time.Time,
-		pyval.Markup, pyval.Decimal, pyval.Date, pyval.UUID, []byte:
-		return true
+	case nil, bool, int64, int, float64, time.Time, pyval.Date, pyval.UUID:
+		return 16, true
+	case string:
+		return int64(len(x)) + 16, true
+	case pyval.Markup:
+		return int64(len(x)) + 16, true
+	case pyval.Decimal:
+		return int64(len(x)) + 16, true
+	case []byte:
+		return int64(len(x)) + 24, true
+	case *big.Int:
+		return int64(len(x.Bits()))*8 + 32, true
 	case []any:
-		for _, e := range x {
-			if !cacheableValue(e, depth+1) {
-				return false
-			}
-		}
-		return true
+		return listCost(x, depth)
 	case pyval.Tuple:
-		for _, e := range x {
-			if !cacheableValue(e, depth+1) {
-				return false
-			}
-		}
-		return true
+		return listCost(x, depth)
 	case map[string]any:
-		for _, e := range x {
-			if !cacheableValue(e, depth+1) {
-				return false
-			}
-		}
-		return true
+		return mapCost(x, depth+1)
 	}
-	return false
+	return 0, false
 }
 
 // immutable reports whether a handler holding v cannot change it in place.

@@ -269,8 +269,8 @@ func TestCacheableTypes(t *testing.T) {
 		{map[string]any{"a": custom{1}}, false},
 		{map[string]any{"a": []any{&custom{}}}, false},
 	} {
-		if got := cacheable(tc.data); got != tc.want {
-			t.Errorf("cacheable(%v) = %v, want %v", tc.data, got, tc.want)
+		if _, got := cacheCost(tc.data); got != tc.want {
+			t.Errorf("cacheCost(%v) ok = %v, want %v", tc.data, got, tc.want)
 		}
 	}
 	src := map[string]any{"l": []any{"a", map[string]any{"b": []byte("c")}}}

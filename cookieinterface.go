@@ -125,9 +125,11 @@ func (ci *cookieInterface) verify(value string, cached *cachedCookie, now time.T
 	}
 	deadline, _ := takeDeadline(data)
 	c = cachedCookie{data: data, signedAt: signedAt, deadline: deadline}
-	if ci.cache != nil && cacheable(data) {
-		shared = &cachedCookie{data: data, signedAt: signedAt, deadline: deadline, size: dataCost(data)}
-		ci.cache.put(value, shared)
+	if ci.cache != nil {
+		if size, ok := cacheCost(data); ok {
+			shared = &cachedCookie{data: data, signedAt: signedAt, deadline: deadline, size: size}
+			ci.cache.put(value, shared)
+		}
 	}
 	return c, shared, nil
 }
